@@ -1,0 +1,33 @@
+// Bundles src/ with esbuild. Always an explicit target: esbuild's default emits Uint8Array.fromBase64,
+// which Node 20 lacks (../shared/design.md §4).
+import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
+import { chmodSync, rmSync } from "node:fs";
+
+const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true, logLevel: "warning" };
+
+rmSync("dist", { recursive: true, force: true });
+
+// The library: platform-neutral, so it runs in Node, Deno, Bun, Workers and browsers.
+await build({
+  ...common,
+  entryPoints: { index: "src/index.ts" },
+  outdir: "dist",
+  platform: "neutral",
+  mainFields: ["module", "main"],
+  loader: { ".wasm": "binary" },
+});
+
+// The CLI: Node only.
+await build({
+  ...common,
+  entryPoints: { cli: "src/cli/main.ts" },
+  outdir: "dist",
+  platform: "node",
+  banner: { js: "#!/usr/bin/env node" },
+  loader: { ".wasm": "binary" },
+});
+chmodSync("dist/cli.js", 0o755);
+
+// Type declarations for the library.
+execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
