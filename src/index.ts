@@ -20,3 +20,7 @@ export {
   type Prediction,
 } from "./param.ts";
 export { dexp, dexpm1, dlog, dlog1p, dpow, dsin, dcos, dsigmoid } from "./math/detmath.ts";
+export { shapeImages, SHAPE_NAMES, type ShapeName } from "./data/shapes.ts";
+export { imageGrid, type Image8, type GridOptions } from "./image/grid.ts";
+export { encodePng } from "./image/png.ts";
+export type { Denoiser } from "./denoiser.ts";
