@@ -162,6 +162,10 @@ export function dexp(x: number): number {
   if (x < -745.2) return 0;
   const k = Math.round(x * INV_LN2);
   const r = x - k * LN2_HI - k * LN2_LO;
+  // 2^1024 and 2^-1075 are not doubles: scale the reduced value by 2 exactly first, so the result is
+  // rounded once (x in [709.44, 709.78] used to overflow, x near -745.1 to flush to 0).
+  if (k > 1023) return expReduced(r) * 2 * pow2(k - 1);
+  if (k < -1074) return expReduced(r) * 0.5 * pow2(k + 1);
   return expReduced(r) * pow2(k);
 }
 
@@ -212,6 +216,8 @@ export function dlog(x: number): number {
 
 /** log(1 + x), accurate near 0. */
 export function dlog1p(x: number): number {
+  // below 2^-54, x itself is log1p(x) correctly rounded (x / (2 + x) would underflow subnormals to 0)
+  if (Math.abs(x) < 5.551115123125783e-17) return x;
   if (x > -0.29 && x < 0.41) {
     // log(1+x) = 2 atanh(x / (2 + x)); |s| <= 0.17, the range logReduced's series is written for
     return logFromS(x / (2 + x));
