@@ -14,6 +14,7 @@ function linspace(a: number, b: number, n: number): Float64Array {
     return out;
   }
   for (let i = 0; i < n; i++) out[i] = a + ((b - a) * i) / (n - 1);
+  out[n - 1] = b; // exactly, as numpy and torch do (a + (b - a) can differ from b in the last bit)
   return out;
 }
 
@@ -82,6 +83,9 @@ export function geometricBetas(T: number, beta = 0.1): Float64Array {
   inRange("beta", beta, 0, 1, "()");
   const b = new Float64Array(T);
   for (let i = 0; i < T; i++) b[i] = beta * dpow(1 - beta, T - 1 - i);
+  if (!(b[0] > 0)) {
+    throw new ArgumentError("T", `beta (1 - beta)^(T-1) underflows to 0 for T = ${T}, beta = ${beta}: use a smaller T or beta`);
+  }
   return b;
 }
 

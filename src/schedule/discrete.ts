@@ -100,7 +100,7 @@ export class DiscreteSchedule implements Schedule {
   tOfLogSnr(lambda: number): number {
     if (Number.isNaN(lambda)) throw new ArgumentError("lambda", "must not be NaN");
     const ls = this.logSnrs;
-    if (lambda >= ls[1]) {
+    if (lambda > ls[1]) {
       if (lambda === Infinity) return 0;
       // alphaBar linear on (0, 1): invert ab = 1 + t (ab1 - 1) with ab = sigmoid(lambda)
       const ab = lambda >= 0 ? 1 / (1 + dexp(-lambda)) : dexp(lambda) / (1 + dexp(lambda));
