@@ -1,0 +1,1 @@
+export { GaussianMixture, type MixtureSpec } from "./mixture.ts";
