@@ -161,14 +161,14 @@ export class Rng {
    * 52-bit uniforms u1 = (2n+1)/2^53 (never 0) and u2, with our deterministic log and sin/cos, so the
    * bits are the same in every engine. Values are rounded to out's precision.
    */
-  normal(out: Float32Array | Float64Array, item = 0, offset = 0): typeof out {
+  normal<T extends Float32Array | Float64Array>(out: T, item = 0, offset = 0): T {
     this.checkItem(item, offset, out.length);
     this.fill(out, item, offset, DOMAIN_NORMAL);
     return out;
   }
 
   /** Fill `out` with uniforms in (0, 1): out[j] is position offset + j of `item`. */
-  uniform(out: Float32Array | Float64Array, item = 0, offset = 0): typeof out {
+  uniform<T extends Float32Array | Float64Array>(out: T, item = 0, offset = 0): T {
     this.checkItem(item, offset, out.length);
     this.fill(out, item, offset, DOMAIN_UNIFORM);
     return out;

@@ -1,0 +1,119 @@
+// The denoising score-matching loss (Vincent 2011; DDPM's "simple" loss; EDM sec. 5), written once
+// over the preconditioning: for x = x0 + sigma n, the network F(c_in x; c_noise) regresses
+// (x0 - c_skip x) / c_out with per-item weight w(sigma).
+//
+// Noise levels: "uniform-t" draws t uniformly from a VP schedule (DDPM: t ~ U{1..T}; continuous:
+// U[t_eps, 1]); "lognormal" draws ln sigma ~ N(pMean, pStd^2) (EDM, Table 1).
+// Weights: "simple" is 1 on F's target (DDPM's eps-MSE, v-MSE, x0-MSE; EDM's lambda = 1/c_out^2 gives
+// the same); "min-snr" multiplies the x0-space error by min(SNR, gamma) (Hang et al. 2023), i.e.
+// w = min(SNR, gamma) c_out^2 on F's target, with SNR = 1/sigma^2.
+
+import { Tensor } from "../autograd/tensor.ts";
+import { mse } from "../autograd/ops.ts";
+import { dexp } from "../math/detmath.ts";
+import type { Rng } from "../rng.ts";
+import type { Schedule } from "../schedule/types.ts";
+import { ArgumentError, inRange, int, positive } from "../validate.ts";
+import type { Coefficients, Preconditioner } from "./precondition.ts";
+
+export type SigmaSampling = { kind: "uniform-t"; schedule: Schedule } | { kind: "lognormal"; pMean: number; pStd: number };
+export type Weighting = { kind: "simple" } | { kind: "min-snr"; gamma: number };
+
+export interface LossConfig {
+  sigmas: SigmaSampling;
+  weighting: Weighting;
+  /** Probability of replacing a label by "no label" (classifier-free guidance training). */
+  labelDropout: number;
+}
+
+/** A network the loss and the Denoiser wrapper can call. */
+export interface Network {
+  forward(x: Tensor, cNoise: ArrayLike<number>, labels?: Int32Array): Tensor;
+  parameters(): Map<string, Tensor>;
+  readonly config: { numClasses: number };
+}
+
+/** Draw one VE sigma per item from u (uniforms) or z (normals). */
+export function drawSigmas(s: SigmaSampling, u: Float64Array, z: Float64Array): Float64Array {
+  const out = new Float64Array(u.length);
+  if (s.kind === "uniform-t") {
+    const sch = s.schedule;
+    for (let i = 0; i < u.length; i++) {
+      const t = sch.discrete
+        ? Math.min(sch.tMax, 1 + Math.floor(u[i] * sch.tMax))
+        : sch.tMin + 1e-3 * (sch.tMax - sch.tMin) + u[i] * (1 - 1e-3) * (sch.tMax - sch.tMin);
+      out[i] = sch.sigma(t) / sch.alpha(t);
+    }
+  } else if (s.kind === "lognormal") {
+    positive("pStd", s.pStd);
+    for (let i = 0; i < u.length; i++) out[i] = dexp(s.pMean + s.pStd * z[i]);
+  } else {
+    throw new ArgumentError("sigmas.kind", `must be "uniform-t" or "lognormal", got ${JSON.stringify((s as { kind: unknown }).kind)}`);
+  }
+  return out;
+}
+
+/**
+ * Run F on a batch at the given sigmas: returns F's output (a graph node) and each item's coefficients.
+ * This is the one place a network is called; the loss and networkDenoiser both use it.
+ */
+export function preconditionedForward(
+  net: Network,
+  precond: Preconditioner,
+  x: Float32Array,
+  sigmas: Float64Array,
+  shape: readonly number[],
+  labels?: Int32Array,
+): { F: Tensor; coefs: Coefficients[] } {
+  const B = shape[0];
+  if (sigmas.length !== B) throw new ArgumentError("sigma", `must have one value per batch item (${B}), got ${sigmas.length}`);
+  const D = x.length / B;
+  const coefs: Coefficients[] = [];
+  const xin = new Float32Array(x.length);
+  const cNoise = new Float64Array(B);
+  for (let b = 0; b < B; b++) {
+    const c = precond.at(sigmas[b]);
+    coefs.push(c);
+    cNoise[b] = c.cNoise;
+    for (let i = b * D; i < (b + 1) * D; i++) xin[i] = c.cIn * x[i];
+  }
+  return { F: net.forward(new Tensor(xin, shape), cNoise, labels), coefs };
+}
+
+/**
+ * The loss of one batch x0 [B, ...]: noise levels, noise and label dropout from `rng` (a per-step
+ * stream, so a step's draws depend only on (seed, step)). Returns the scalar loss tensor.
+ */
+export function diffusionLoss(
+  net: Network,
+  precond: Preconditioner,
+  cfg: LossConfig,
+  x0: Float32Array,
+  shape: readonly number[],
+  rng: Rng,
+  labels?: Int32Array,
+): Tensor {
+  const B = int("batch", shape[0], 1);
+  const D = x0.length / B;
+  inRange("labelDropout", cfg.labelDropout, 0, 1);
+  const u = rng.stream("sigma-u").uniform(new Float64Array(B));
+  const z = rng.stream("sigma-z").normal(new Float64Array(B));
+  const sigmas = drawSigmas(cfg.sigmas, u, z);
+  const n = rng.stream("noise").randn(B, D);
+  const x = new Float32Array(x0.length);
+  for (let b = 0; b < B; b++) for (let i = b * D; i < (b + 1) * D; i++) x[i] = x0[i] + sigmas[b] * n[i];
+  let lab = labels;
+  if (labels && net.config.numClasses > 0 && cfg.labelDropout > 0) {
+    const drop = rng.stream("label-drop").uniform(new Float64Array(B));
+    lab = labels.map((l, b) => (drop[b] < cfg.labelDropout ? net.config.numClasses : l));
+  }
+  const { F, coefs } = preconditionedForward(net, precond, x, sigmas, shape, lab);
+  const target = new Float32Array(x0.length);
+  const w = new Float64Array(B);
+  for (let b = 0; b < B; b++) {
+    const { cSkip, cOut } = coefs[b];
+    for (let i = b * D; i < (b + 1) * D; i++) target[i] = (x0[i] - cSkip * x[i]) / cOut;
+    w[b] = cfg.weighting.kind === "min-snr" ? Math.min(1 / (sigmas[b] * sigmas[b]), positive("gamma", cfg.weighting.gamma)) * cOut * cOut : 1;
+  }
+  return mse(F, target, w);
+}

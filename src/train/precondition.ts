@@ -1,0 +1,82 @@
+// How a network F becomes a Denoiser, and what it is trained to output: the preconditioning of EDM
+// (Karras et al. 2022, eq. 7 and Table 1) written for every parameterization,
+//
+//   D(x; sigma) = c_skip(sigma) x + c_out(sigma) F(c_in(sigma) x; c_noise(sigma))
+//
+// in VE space x = x0 + sigma n. The loss uses the same coefficients: F's regression target is
+// (x0 - c_skip x) / c_out, so training and sampling cannot drift apart.
+//
+// For a VP model (alpha = 1/sqrt(1 + sigma^2), sigma_vp = alpha sigma, x_vp = alpha x):
+//   eps: c_skip = 1,           c_out = -sigma,        c_in = alpha   (x0 = x - sigma eps)
+//   x0:  c_skip = 0,           c_out = 1,             c_in = alpha
+//   v:   c_skip = alpha^2,     c_out = -sigma_vp,     c_in = alpha   (x0 = alpha x_vp - sigma_vp v)
+// EDM:   c_skip = sd^2/(s^2+sd^2), c_out = s sd / sqrt(s^2+sd^2), c_in = 1/sqrt(s^2+sd^2), c_noise = ln(s)/4.
+// A VP model's c_noise is its time t: the discrete timestep (1..T) or continuous t at that log-SNR.
+
+import { dlog } from "../math/detmath.ts";
+import type { Schedule } from "../schedule/types.ts";
+import { ArgumentError, oneOf, positive } from "../validate.ts";
+
+export type Parameterization = "eps" | "x0" | "v" | "edm";
+export const PARAMETERIZATIONS: readonly Parameterization[] = ["eps", "x0", "v", "edm"];
+
+export interface Coefficients {
+  cSkip: number;
+  cOut: number;
+  cIn: number;
+  cNoise: number;
+}
+
+export interface Preconditioner {
+  readonly parameterization: Parameterization;
+  /** The coefficients at a VE-space sigma > 0. */
+  at(sigma: number): Coefficients;
+  /** Smallest and largest sigma the model is trained on. */
+  readonly sigmaMin: number;
+  readonly sigmaMax: number;
+  /** Description for checkpoints. */
+  toJSON(): object;
+}
+
+/** A VP parameterization (eps, x0 or v) over a VP schedule whose time becomes c_noise. */
+export function vpPreconditioner(parameterization: "eps" | "x0" | "v", schedule: Schedule): Preconditioner {
+  oneOf("parameterization", parameterization, ["eps", "x0", "v"] as const);
+  if (!schedule.variancePreserving) throw new ArgumentError("schedule", `must be variance-preserving for ${parameterization}, got ${schedule.name}`);
+  const tLo = schedule.discrete ? 1 : schedule.tMin + 1e-3 * (schedule.tMax - schedule.tMin);
+  const sMin = schedule.sigma(tLo) / schedule.alpha(tLo);
+  const sMax = schedule.sigma(schedule.tMax) / schedule.alpha(schedule.tMax);
+  return {
+    parameterization,
+    sigmaMin: sMin,
+    sigmaMax: sMax,
+    at(sigma: number): Coefficients {
+      positive("sigma", sigma);
+      const alpha = 1 / Math.sqrt(1 + sigma * sigma);
+      const cNoise = schedule.tOfLogSnr(-2 * dlog(sigma));
+      if (parameterization === "eps") return { cSkip: 1, cOut: -sigma, cIn: alpha, cNoise };
+      if (parameterization === "x0") return { cSkip: 0, cOut: 1, cIn: alpha, cNoise };
+      return { cSkip: alpha * alpha, cOut: -sigma * alpha, cIn: alpha, cNoise };
+    },
+    toJSON: () => ({ parameterization, schedule: schedule.name }),
+  };
+}
+
+/** EDM preconditioning with data standard deviation sigmaData. */
+export function edmPreconditioner(sigmaData = 0.5, sigmaMin = 0.002, sigmaMax = 80): Preconditioner {
+  positive("sigmaData", sigmaData);
+  positive("sigmaMin", sigmaMin);
+  if (!(sigmaMax > sigmaMin)) throw new ArgumentError("sigmaMax", `must be > sigmaMin (${sigmaMin}), got ${sigmaMax}`);
+  const sd2 = sigmaData * sigmaData;
+  return {
+    parameterization: "edm",
+    sigmaMin,
+    sigmaMax,
+    at(sigma: number): Coefficients {
+      positive("sigma", sigma);
+      const s2 = sigma * sigma;
+      const r = Math.sqrt(s2 + sd2);
+      return { cSkip: sd2 / (s2 + sd2), cOut: (sigma * sigmaData) / r, cIn: 1 / r, cNoise: dlog(sigma) / 4 };
+    },
+    toJSON: () => ({ parameterization: "edm", sigmaData, sigmaMin, sigmaMax }),
+  };
+}
