@@ -1,0 +1,201 @@
+// The WASM SIMD backend: TS does shapes, WASM does arithmetic (the tfjs-backend-wasm split).
+//
+// Memory design
+// -------------
+//   0 ............ static data | packing scratch (GEMM A/B panels, ~650 KB) | arena ............ memory end
+//                              ^ __heap_base (aligned)                     ^ arena_base()
+//
+// - The WASM module owns no allocator (AssemblyScript `--runtime stub`, never called). Its only scratch,
+//   the GEMM packing panels, sits at a fixed place past the static data; kernels never allocate.
+// - The TS side owns a bump arena from arena_base(): `alloc(n)` returns a Buf {ptr, length} (64-byte
+//   aligned, zero-filled), `mark()`/`release(m)` pop it like a stack. This suits the intended use:
+//   parameters and optimiser state allocated once at the bottom, each training or sampling step's
+//   activations above a mark that is released when the step ends. Memory grows (memory.grow, in pages,
+//   at least doubling) when the arena needs it and is never shrunk.
+// - A Buf is a handle, not a view: `view(buf)` builds a fresh Float32Array over memory.buffer. Growth
+//   detaches every earlier view, so views are taken right before use and never kept across an alloc.
+// - Kernels accept any Float32Array. One whose `.buffer === memory.buffer` is used in place (zero-copy:
+//   its byteOffset is the pointer). Any other array is copied into scratch above the arena top, the kernel
+//   runs, outputs are copied back, and the scratch is released. Staging can grow memory, so all resident
+//   pointers are taken before staging; after such a call, re-derive views.
+// - Exported signatures come from the compiler's generated bindings (build/kernels.d.ts, `asc --bindings
+//   raw`): the type `Exports` below is derived from them, so there is one source of truth.
+//
+// Per call: argument checks (../checked.ts), one `buffer ===` test per array, one WASM call; no objects
+// are allocated on the resident path.
+
+import type { instantiate } from "../../../build/kernels.js";
+import { ArgumentError } from "../../validate.ts";
+import { checked } from "../checked.ts";
+import type { ConvDims } from "../check.ts";
+import type { Activation, AdamStep, BackendName, Buf, Kernels } from "../types.ts";
+
+/** The module's exports, typed by the compiler-generated bindings. */
+export type Exports = Awaited<ReturnType<typeof instantiate>>;
+
+const PAGE = 65536;
+const ALIGN = 64;
+
+class WasmBuf implements Buf {
+  constructor(
+    readonly owner: object,
+    readonly ptr: number,
+    readonly length: number,
+  ) {}
+}
+
+export function createWasmKernels(exports: WebAssembly.Exports, backend: BackendName = "wasm"): Kernels {
+  const e = exports as unknown as Exports;
+  const mem = e.memory;
+  const base = e.arena_base() >>> 0;
+  let top = base; // arena top (bytes)
+  const owner = {};
+
+  function ensure(end: number): void {
+    const have = mem.buffer.byteLength;
+    if (end <= have) return;
+    const want = Math.max(end, have * 2);
+    mem.grow(Math.ceil((want - have) / PAGE));
+  }
+  ensure(base);
+
+  function bump(bytes: number): number {
+    const p = top;
+    top = (top + bytes + ALIGN - 1) & ~(ALIGN - 1);
+    ensure(top);
+    return p;
+  }
+
+  // ---- staging of non-resident arrays -------------------------------------------------------------
+  // ptrs[i] for arrays[i]; outputs (bit i of outMask) are copied back after the call.
+  const ptrs: number[] = [];
+  function stage<T>(arrays: Float32Array[], outMask: number, run: (p: number[]) => T): T {
+    const mb = mem.buffer;
+    const mark = top;
+    ptrs.length = arrays.length;
+    for (let i = 0; i < arrays.length; i++) ptrs[i] = arrays[i].buffer === mb ? arrays[i].byteOffset : -1;
+    for (let i = 0; i < arrays.length; i++) if (ptrs[i] < 0) ptrs[i] = bump(arrays[i].length * 4);
+    try {
+      for (let i = 0; i < arrays.length; i++) {
+        if (arrays[i].buffer !== mb) new Float32Array(mem.buffer, ptrs[i], arrays[i].length).set(arrays[i]);
+      }
+      const p = ptrs.slice();
+      const r = run(p);
+      for (let i = 0; i < arrays.length; i++) {
+        if ((outMask >> i) & 1 && arrays[i].buffer !== mb) arrays[i].set(new Float32Array(mem.buffer, p[i], arrays[i].length));
+      }
+      return r;
+    } finally {
+      top = mark;
+    }
+  }
+  /** True when every array is a view of the current memory (the zero-copy path). */
+  function res2(a: Float32Array, b: Float32Array): boolean {
+    const mb = mem.buffer;
+    return a.buffer === mb && b.buffer === mb;
+  }
+  function res3(a: Float32Array, b: Float32Array, c: Float32Array): boolean {
+    const mb = mem.buffer;
+    return a.buffer === mb && b.buffer === mb && c.buffer === mb;
+  }
+
+  function conv(
+    fn: (a: number, b: number, c: number, N: number, Ci: number, H: number, W: number, Co: number, R: number, S: number, st: number, pad: number, Ho: number, Wo: number, acc: number) => void,
+  ) {
+    return (a: Float32Array, b: Float32Array, c: Float32Array, d: ConvDims, accumulate: boolean): void => {
+      const call = (pa: number, pb: number, pc: number) =>
+        fn(pa, pb, pc, d.N, d.Ci, d.H, d.W, d.Co, d.R, d.S, d.st, d.pad, d.Ho, d.Wo, accumulate ? 1 : 0);
+      if (res3(a, b, c)) call(a.byteOffset, b.byteOffset, c.byteOffset);
+      else stage([a, b, c], 4, (p) => call(p[0], p[1], p[2]));
+    };
+  }
+
+  return checked({
+    backend,
+    bitReproducible: backend !== "wasm-relaxed",
+    alloc(length: number): Buf {
+      const p = bump(length * 4);
+      new Uint8Array(mem.buffer, p, length * 4).fill(0);
+      return new WasmBuf(owner, p, length);
+    },
+    view(buf: Buf): Float32Array {
+      if (!(buf instanceof WasmBuf) || buf.owner !== owner) throw new ArgumentError("buf", "is not a Buf of this backend");
+      if (buf.ptr + buf.length * 4 > top) throw new ArgumentError("buf", "was released (its arena span was freed)");
+      return new Float32Array(mem.buffer, buf.ptr, buf.length);
+    },
+    mark: () => top,
+    release(m: number): void {
+      if (m < base || m > top) throw new ArgumentError("m", `is not a mark of this arena (${base}..${top}), got ${m}`);
+      top = m;
+    },
+    get bytesInUse() {
+      return top - base;
+    },
+    isResident: (a) => a.buffer === mem.buffer,
+
+    gemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, acc = false) {
+      if (res3(A, B, C)) e.gemm_f32(+tA, +tB, M, N, K, A.byteOffset, lda, B.byteOffset, ldb, C.byteOffset, ldc, +acc);
+      else stage([A, B, C], 4, (p) => e.gemm_f32(+tA, +tB, M, N, K, p[0], lda, p[1], ldb, p[2], ldc, +acc));
+    },
+    conv2d: conv(e.conv2d_f32),
+    conv2dBackwardInput: conv(e.conv2d_bwd_input_f32),
+    conv2dBackwardWeight: conv(e.conv2d_bwd_weight_f32),
+
+    biasAct(x, bias, y, outer, C, inner, act: Activation) {
+      const a = act === "silu" ? 1 : 0;
+      if (res3(x, bias, y)) e.bias_act_f32(x.byteOffset, bias.byteOffset, y.byteOffset, outer, C, inner, a);
+      else stage([x, bias, y], 4, (p) => e.bias_act_f32(p[0], p[1], p[2], outer, C, inner, a));
+    },
+    siluBackward(x, dy, dx) {
+      if (res3(x, dy, dx)) e.silu_bwd_f32(x.length, x.byteOffset, dy.byteOffset, dx.byteOffset);
+      else stage([x, dy, dx], 4, (p) => e.silu_bwd_f32(x.length, p[0], p[1], p[2]));
+    },
+    sumChannels(x, out, outer, C, inner, acc = false) {
+      if (res2(x, out)) e.sum_channels_f32(x.byteOffset, out.byteOffset, outer, C, inner, +acc);
+      else stage([x, out], 2, (p) => e.sum_channels_f32(p[0], p[1], outer, C, inner, +acc));
+    },
+    groupNorm(x, gamma, beta, y, mean, rstd, N, C, HW, G, eps) {
+      stage([x, gamma, beta, y, mean, rstd], 8 | 16 | 32, (p) => e.groupnorm_f32(p[0], p[1], p[2], p[3], p[4], p[5], N, C, HW, G, eps));
+    },
+    groupNormBackward(x, dy, gamma, mean, rstd, dx, dgamma, dbeta, N, C, HW, G) {
+      stage([x, dy, gamma, mean, rstd, dx, dgamma, dbeta], 32 | 64 | 128, (p) =>
+        e.groupnorm_bwd_f32(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], N, C, HW, G),
+      );
+    },
+    softmax(x, y, rows, cols) {
+      if (res2(x, y)) e.softmax_f32(x.byteOffset, y.byteOffset, rows, cols);
+      else stage([x, y], 2, (p) => e.softmax_f32(p[0], p[1], rows, cols));
+    },
+    softmaxBackward(y, dy, dx, rows, cols) {
+      if (res3(y, dy, dx)) e.softmax_bwd_f32(y.byteOffset, dy.byteOffset, dx.byteOffset, rows, cols);
+      else stage([y, dy, dx], 4, (p) => e.softmax_bwd_f32(p[0], p[1], p[2], rows, cols));
+    },
+    axpy(a, x, y) {
+      if (res2(x, y)) e.axpy_f32(y.length, a, x.byteOffset, y.byteOffset);
+      else stage([x, y], 2, (p) => e.axpy_f32(y.length, a, p[0], p[1]));
+    },
+    axpby(a, x, b, y, out) {
+      if (res3(x, y, out)) e.axpby_f32(out.length, a, x.byteOffset, b, y.byteOffset, out.byteOffset);
+      else stage([x, y, out], 4, (p) => e.axpby_f32(out.length, a, p[0], b, p[1], p[2]));
+    },
+    scale(a, x, out) {
+      if (res2(x, out)) e.scale_f32(out.length, a, x.byteOffset, out.byteOffset);
+      else stage([x, out], 2, (p) => e.scale_f32(out.length, a, p[0], p[1]));
+    },
+    mul(x, y, out) {
+      if (res3(x, y, out)) e.mul_f32(out.length, x.byteOffset, y.byteOffset, out.byteOffset);
+      else stage([x, y, out], 4, (p) => e.mul_f32(out.length, p[0], p[1], p[2]));
+    },
+    sum: (x) => (x.buffer === mem.buffer ? e.sum_f32(x.length, x.byteOffset) : stage([x], 0, (p) => e.sum_f32(x.length, p[0]))),
+    dot: (x, y) => (res2(x, y) ? e.dot_f32(x.length, x.byteOffset, y.byteOffset) : stage([x, y], 0, (p) => e.dot_f32(x.length, p[0], p[1]))),
+    sqDist: (x, y) =>
+      res2(x, y) ? e.sqdist_f32(x.length, x.byteOffset, y.byteOffset) : stage([x, y], 0, (p) => e.sqdist_f32(x.length, p[0], p[1])),
+    adam(param, grad, m, v, o: AdamStep) {
+      const bc1 = 1 - o.beta1 ** o.step;
+      const bc2 = 1 - o.beta2 ** o.step;
+      stage([param, grad, m, v], 1 | 4 | 8, (p) =>
+        e.adam_f32(param.length, p[0], p[1], p[2], p[3], o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bc1, bc2),
+      );
+    },
+  });
+}
