@@ -1,0 +1,211 @@
+// Solver orders, DDIM = Euler, resumability, batch invariance, Langevin convergence, bad arguments.
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../src/rng.ts";
+import { karrasSigmas } from "../../src/schedule/index.ts";
+import { GaussianMixture } from "../../src/testbed/mixture.ts";
+import {
+  getSampler,
+  initialNoise,
+  resumeSampling,
+  SAMPLER_NAMES,
+  SamplingError,
+  startSampling,
+  type SamplerState,
+} from "../../src/samplers/index.ts";
+import { ArgumentError } from "../../src/validate.ts";
+import { energyDistance } from "./stats.ts";
+
+const gm = GaussianMixture.example2d();
+
+describe("ODE solvers show their order as steps double", () => {
+  const B = 200;
+  const x0 = initialNoise(new Rng(11), B, 2, 40);
+  const SMIN = 0.05;
+  // reference: adaptive RK45 at tight tolerance on the same interval, then the same final D step
+  const ref = getSampler("rk45")(gm.denoiser, x0, [40, SMIN, 0], { batch: B, rtol: 1e-9, atol: 1e-9 } as never);
+  const err = (name: string, n: number) => {
+    const y = getSampler(name)(gm.denoiser, x0, karrasSigmas(n + 1, SMIN, 40), { batch: B });
+    let s = 0;
+    for (let j = 0; j < y.length; j++) s += (y[j] - ref[j]) ** 2;
+    return Math.sqrt(s / y.length);
+  };
+  for (const [name, order, ns] of [
+    ["euler", 1, [80, 160, 320, 640]],
+    ["heun", 2, [10, 20, 40, 80]],
+    ["dpmpp_2m", 2, [20, 40, 80, 160]],
+  ] as const) {
+    it(`${name} ≈ order ${order}`, () => {
+      const e = ns.map((n) => err(name, n));
+      const orders = e.slice(1).map((v, i) => Math.log2(e[i] / v));
+      console.log(`${name}: steps ${ns.join(", ")} -> RMS error ${e.map((v) => v.toExponential(2)).join(", ")}; empirical orders ${orders.map((o) => o.toFixed(2)).join(", ")}`);
+      const last = orders[orders.length - 1];
+      expect(last).toBeGreaterThan(order - 0.3);
+      expect(last).toBeLessThan(order + 0.5);
+    });
+  }
+});
+
+describe("identities", () => {
+  it("DDIM with eta = 0 equals Euler on the same sigmas", () => {
+    const x = initialNoise(new Rng(3), 64, 2, 40);
+    const s = karrasSigmas(30, 0.002, 40);
+    const a = getSampler("ddim")(gm.denoiser, x, s, { batch: 64 });
+    const b = getSampler("euler")(gm.denoiser, x, s, { batch: 64 });
+    let md = 0;
+    for (let j = 0; j < a.length; j++) md = Math.max(md, Math.abs(a[j] - b[j]));
+    console.log(`DDIM(eta=0) vs Euler: max |diff| ${md.toExponential(2)}`);
+    expect(md).toBeLessThan(1e-4);
+  });
+  it("DDIM with eta = 1 equals Euler ancestral and DDPM (betaTilde) given the same noise", () => {
+    const x = initialNoise(new Rng(3), 16, 2, 40);
+    const s = karrasSigmas(30, 0.002, 40);
+    const o = { batch: 16, rng: new Rng(5) };
+    const a = getSampler("ddim")(gm.denoiser, x, s, { ...o, eta: 1 });
+    const b = getSampler("euler_ancestral")(gm.denoiser, x, s, o);
+    const c = getSampler("ddpm")(gm.denoiser, x, s, o);
+    for (let j = 0; j < a.length; j++) {
+      expect(Math.abs(a[j] - b[j])).toBeLessThan(1e-4);
+      expect(Math.abs(a[j] - c[j])).toBeLessThan(1e-4);
+    }
+  });
+});
+
+const OPTS: Record<string, Record<string, unknown>> = {
+  heun: { sChurn: 5 },
+  euler: { sChurn: 5 },
+  pc: { snrNorm: "expected" },
+  langevin: { stepsPerLevel: 3 },
+  rk45: {},
+};
+
+describe("resuming and batching", () => {
+  const sig = karrasSigmas(9, 0.01, 20);
+  const B = 8;
+  const x = initialNoise(new Rng(21), B, 2, 20);
+  for (const name of [...SAMPLER_NAMES, "inpaint"]) {
+    const extra = name === "inpaint" ? { known: new Float32Array(2 * B).fill(1), mask: Float32Array.from({ length: 2 * B }, (_, j) => j % 2), resample: 2 } : {};
+    const fn = name === "inpaint" ? null : getSampler(name);
+    const full = () =>
+      name === "inpaint"
+        ? startSampling("inpaint", gm.denoiser, x, sig, { batch: B, rng: new Rng(4), maxSteps: 1000, ...extra }).x
+        : (fn as NonNullable<typeof fn>)(gm.denoiser, x, sig, { batch: B, rng: new Rng(4), ...OPTS[name] });
+    it(`${name}: 3 + 4 + rest steps through JSON give bit-identical output`, () => {
+      const want = full();
+      let r = startSampling(name, gm.denoiser, x, sig, { batch: B, rng: new Rng(4), maxSteps: 3, ...OPTS[name], ...extra });
+      expect(r.state).not.toBeNull();
+      r = resumeSampling(JSON.parse(JSON.stringify(r.state)) as SamplerState, gm.denoiser, { maxSteps: 4, ...extra });
+      expect(r.state?.step).toBe(7);
+      r = resumeSampling(JSON.parse(JSON.stringify(r.state)) as SamplerState, gm.denoiser, extra);
+      expect(r.state).toBeNull();
+      expect(Array.from(r.x)).toEqual(Array.from(want));
+    });
+    if (name !== "inpaint") {
+      it(`${name}: item i of a batch of 8 equals item i sampled alone (firstItem = i)`, () => {
+        const all = full();
+        for (const i of [0, 5, 7]) {
+          const one = (fn as NonNullable<typeof fn>)(gm.denoiser, x.slice(2 * i, 2 * i + 2), sig, { batch: 1, firstItem: i, rng: new Rng(4), ...OPTS[name] });
+          expect(Array.from(one)).toEqual(Array.from(all.subarray(2 * i, 2 * i + 2)));
+        }
+      });
+    }
+  }
+  it("onStep sees every step with an x0 preview; AbortSignal stops the loop", () => {
+    const seen: number[] = [];
+    getSampler("heun")(gm.denoiser, x, sig, {
+      batch: B,
+      onStep: (e) => {
+        seen.push(e.step);
+        expect(e.denoised.length).toBe(x.length);
+        expect(e.sigmaNext).toBe(sig[e.step + 1]);
+      },
+    });
+    expect(seen).toEqual([...Array(9).keys()]);
+    const ac = new AbortController();
+    let steps = 0;
+    expect(() =>
+      getSampler("euler")(gm.denoiser, x, sig, {
+        batch: B,
+        signal: ac.signal,
+        onStep: () => {
+          if (++steps === 3) ac.abort(new Error("stop"));
+        },
+      }),
+    ).toThrow("stop");
+    expect(steps).toBe(3);
+  });
+});
+
+describe("Langevin dynamics reaches its target", () => {
+  // at one level sigma = 1.5 the target is the mixture convolved with N(0, 1.5^2): exact samples are
+  // x0 + 1.5 z. Start far off (N(0, 5^2)) and run the seed article's update.
+  const N = 1000;
+  const s = 1.5;
+  const target = (seed: number) => {
+    const x = gm.sample(N, new Rng(seed));
+    const z = new Rng(seed).stream("z").randn(N, 2);
+    for (let j = 0; j < x.length; j++) x[j] += s * z[j];
+    return x;
+  };
+  const ref = target(1);
+  const floor = [2, 3, 4].map((k) => energyDistance(ref, target(k), 2)).reduce((a, b) => a + b) / 3;
+  const run = (T: number) =>
+    getSampler("langevin")(gm.denoiser, initialNoise(new Rng(8), N, 2, 5), [s, 0], { batch: N, rng: new Rng(8), stepsPerLevel: T, epsilon: 0.05, denoise: false });
+  it("with enough steps (T = 1000, alpha = 0.05)", () => {
+    const ed = energyDistance(ref, run(1000), 2);
+    console.log(`langevin at sigma 1.5: T=1000 energy distance ${ed.toExponential(2)}, floor ${floor.toExponential(2)}`);
+    expect(ed).toBeLessThan(4 * floor);
+  });
+  it("and not with too few (T = 3): the check can fail", () => {
+    expect(energyDistance(ref, run(3), 2)).toBeGreaterThan(4 * floor);
+  });
+});
+
+describe("bad arguments name the argument", () => {
+  const x = new Float32Array(4);
+  const throwsArg = (f: () => unknown, arg: string) => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ArgumentError);
+      expect((e as ArgumentError).arg).toBe(arg);
+      return;
+    }
+    throw new Error(`expected an ArgumentError for ${arg}`);
+  };
+  const euler = getSampler("euler");
+  it("sigmas", () => {
+    throwsArg(() => euler(gm.denoiser, x, [1], { batch: 2 }), "sigmas");
+    throwsArg(() => euler(gm.denoiser, x, [1, 2, 0], { batch: 2 }), "sigmas");
+    throwsArg(() => euler(gm.denoiser, x, [2, 1], { batch: 2 }), "sigmas");
+    throwsArg(() => euler(gm.denoiser, x, [2, -1], { batch: 2 }), "sigmas[1]");
+  });
+  it("unknown sampler names list the valid ones", () => {
+    throwsArg(() => getSampler("eular"), "sampler");
+    expect(() => getSampler("eular")).toThrow(/"euler", "heun"/);
+  });
+  it("options", () => {
+    throwsArg(() => euler(gm.denoiser, x, [1, 0], { batch: 3 }), "x");
+    throwsArg(() => getSampler("ddim")(gm.denoiser, x, [1, 0], { batch: 2, eta: 2 }), "eta");
+    throwsArg(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2 }), "rng");
+    throwsArg(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), variance: "large" }), "variance");
+    throwsArg(() => getSampler("pc")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), predictor: "ode" }), "predictor");
+    throwsArg(() => euler((() => new Float32Array(1)) as never, x, [1, 0], { batch: 2 }), "denoiser");
+    throwsArg(() => startSampling("euler", gm.denoiser, x, [1, 0], { batch: 2, maxSteps: 0 }), "maxSteps");
+  });
+  it("a NaN mid-sampling stops with the step number", () => {
+    let calls = 0;
+    const bad = (xx: Float32Array, s: Float64Array, b: number) => {
+      const d = gm.denoiser(xx, s, b);
+      if (++calls === 4) d[1] = NaN;
+      return d;
+    };
+    try {
+      euler(bad, initialNoise(new Rng(1), 2, 2, 10), karrasSigmas(8, 0.01, 10), { batch: 2 });
+      throw new Error("no error");
+    } catch (e) {
+      expect(e).toBeInstanceOf(SamplingError);
+      expect((e as SamplingError).step).toBe(3);
+      expect(String(e)).toMatch(/step 3/);
+    }
+  });
+});
