@@ -2,9 +2,8 @@
 // output gradient g to its inputs' gradients. Shapes in comments: [B, C, H, W] for images, [N, F] for
 // features. Every op here has a float64 finite-difference gradient check in test/autograd.
 
-import { dexp } from "../math/detmath.ts";
 import { ArgumentError } from "../validate.ts";
-import { col2im, compute, im2col } from "./compute.ts";
+import { kernels } from "./backend.ts";
 import { sizeOf, Tensor } from "./tensor.ts";
 
 function sameShape(a: Tensor, b: Tensor, op: string): void {
@@ -17,11 +16,13 @@ function rank(t: Tensor, r: number, arg: string): void {
   if (t.shape.length !== r) throw new ArgumentError(arg, `must have rank ${r}, got shape [${t.shape.join(", ")}]`);
 }
 
+const ZERO_BIAS = new Float32Array(1);
+
 /** a + b, same shape. */
 export function add(a: Tensor, b: Tensor): Tensor {
   sameShape(a, b, "add");
   const y = new Float32Array(a.size);
-  for (let i = 0; i < y.length; i++) y[i] = a.data[i] + b.data[i];
+  kernels().axpby(1, a.data, 1, b.data, y);
   return new Tensor(y, a.shape, {
     parents: [a, b],
     backward: (g) => {
@@ -34,13 +35,11 @@ export function add(a: Tensor, b: Tensor): Tensor {
 /** s * a for a constant s. */
 export function scale(a: Tensor, s: number): Tensor {
   const y = new Float32Array(a.size);
-  for (let i = 0; i < y.length; i++) y[i] = s * a.data[i];
+  kernels().scale(s, a.data, y);
   return new Tensor(y, a.shape, {
     parents: [a],
     backward: (g) => {
-      const d = new Float32Array(g.length);
-      for (let i = 0; i < d.length; i++) d[i] = s * g[i];
-      a.accumulate(d);
+      if (a.requiresGrad) kernels().axpy(s, g, a.gradBuffer());
     },
   });
 }
@@ -54,16 +53,12 @@ export function reshape(a: Tensor, shape: readonly number[]): Tensor {
 /** SiLU x sigmoid(x) (Elfwing et al. 2018); dy/dx = s (1 + x (1 - s)). */
 export function silu(x: Tensor): Tensor {
   const y = new Float32Array(x.size);
-  compute().silu(x.data, y);
+  kernels().biasAct(x.data, ZERO_BIAS, y, 1, 1, x.size, "silu");
   return new Tensor(y, x.shape, {
     parents: [x],
     backward: (g) => {
       const d = new Float32Array(g.length);
-      for (let i = 0; i < d.length; i++) {
-        const v = x.data[i];
-        const s = 1 / (1 + dexp(-v));
-        d[i] = g[i] * s * (1 + v * (1 - s));
-      }
+      kernels().siluBackward(x.data, g, d);
       x.accumulate(d);
     },
   });
@@ -77,18 +72,17 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const [O, I2] = w.shape;
   if (I !== I2) throw new ArgumentError("x", `has ${I} features but the weight expects ${I2}`);
   if (b && (b.shape.length !== 1 || b.shape[0] !== O)) throw new ArgumentError("bias", `must have shape [${O}]`);
+  const k = kernels();
   const y = new Float32Array(N * O);
-  if (b) for (let n = 0; n < N; n++) y.set(b.data, n * O);
-  compute().gemm(false, true, N, O, I, 1, x.data, 0, w.data, 0, b ? 1 : 0, y, 0);
+  k.gemm(false, true, N, O, I, x.data, I, w.data, I, y, O);
+  if (b) k.biasAct(y, b.data, y, N, O, 1, "identity");
   return new Tensor(y, [N, O], {
     parents: b ? [x, w, b] : [x, w],
     backward: (g) => {
-      if (x.requiresGrad) compute().gemm(false, false, N, I, O, 1, g, 0, w.data, 0, 1, x.gradBuffer(), 0); // dx = g W
-      if (w.requiresGrad) compute().gemm(true, false, O, I, N, 1, g, 0, x.data, 0, 1, w.gradBuffer(), 0); // dW = g^T x
-      if (b?.requiresGrad) {
-        const db = b.gradBuffer();
-        for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) db[o] += g[n * O + o];
-      }
+      const k = kernels();
+      if (x.requiresGrad) k.gemm(false, false, N, I, O, g, O, w.data, I, x.gradBuffer(), I, true); // dx = g W
+      if (w.requiresGrad) k.gemm(true, false, O, I, N, g, O, x.data, I, w.gradBuffer(), I, true); // dW = g^T x
+      if (b?.requiresGrad) k.sumChannels(g, b.gradBuffer(), N, O, 1, true);
     },
   });
 }
@@ -109,44 +103,17 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, stride = 1, pad =
   const Wo = Math.floor((W + 2 * pad - k) / stride) + 1;
   if (Ho < 1 || Wo < 1) throw new ArgumentError("x", `${H}x${W} is too small for a ${k}x${k} kernel with pad ${pad}`);
   const P = Ho * Wo;
-  const Kc = C * k * k;
-  const direct = k === 1 && stride === 1 && pad === 0; // a 1x1 conv is a GEMM on x itself
-  const col = direct ? null : new Float32Array(Kc * P);
+  const shape = { batch: B, inChannels: C, height: H, width: W, outChannels: O, kernelH: k, kernelW: k, stride, pad };
   const y = new Float32Array(B * O * P);
-  const cp = compute();
-  for (let n = 0; n < B; n++) {
-    if (b) for (let o = 0; o < O; o++) y.fill(b.data[o], (n * O + o) * P, (n * O + o + 1) * P);
-    if (col) im2col(x.data, n * C * H * W, C, H, W, k, stride, pad, Ho, Wo, col);
-    cp.gemm(false, false, O, P, Kc, 1, w.data, 0, col ?? x.data, col ? 0 : n * C * P, b ? 1 : 0, y, n * O * P);
-  }
+  kernels().conv2d(x.data, w.data, y, shape);
+  if (b) kernels().biasAct(y, b.data, y, B, O, P, "identity");
   return new Tensor(y, [B, O, Ho, Wo], {
     parents: b ? [x, w, b] : [x, w],
     backward: (g) => {
-      const dcol = direct ? null : new Float32Array(Kc * P);
-      for (let n = 0; n < B; n++) {
-        if (w.requiresGrad) {
-          if (col) im2col(x.data, n * C * H * W, C, H, W, k, stride, pad, Ho, Wo, col);
-          cp.gemm(false, true, O, Kc, P, 1, g, n * O * P, col ?? x.data, col ? 0 : n * C * P, 1, w.gradBuffer(), 0);
-        }
-        if (x.requiresGrad) {
-          if (dcol) {
-            cp.gemm(true, false, Kc, P, O, 1, w.data, 0, g, n * O * P, 0, dcol, 0);
-            col2im(dcol, C, H, W, k, stride, pad, Ho, Wo, x.gradBuffer(), n * C * H * W);
-          } else {
-            cp.gemm(true, false, Kc, P, O, 1, w.data, 0, g, n * O * P, 1, x.gradBuffer(), n * C * P);
-          }
-        }
-      }
-      if (b?.requiresGrad) {
-        const db = b.gradBuffer();
-        for (let n = 0; n < B; n++) {
-          for (let o = 0; o < O; o++) {
-            let s = 0;
-            for (let p = 0; p < P; p++) s += g[(n * O + o) * P + p];
-            db[o] += s;
-          }
-        }
-      }
+      const kk = kernels();
+      if (w.requiresGrad) kk.conv2dBackwardWeight(x.data, g, w.gradBuffer(), shape, true);
+      if (x.requiresGrad) kk.conv2dBackwardInput(g, w.data, x.gradBuffer(), shape, true);
+      if (b?.requiresGrad) kk.sumChannels(g, b.gradBuffer(), B, O, P, true);
     },
   });
 }
@@ -163,72 +130,20 @@ export function groupNorm(x: Tensor, groups: number, gamma: Tensor, beta: Tensor
     throw new ArgumentError("groups", `must divide the ${C} channels, got ${groups}`);
   }
   const S = x.size / (B * C); // spatial size
-  const cg = C / groups;
-  const M = cg * S; // values per group
   const y = new Float32Array(x.size);
-  const xhat = new Float32Array(x.size);
-  const rstd = new Float64Array(B * groups);
-  for (let n = 0; n < B; n++) {
-    for (let gi = 0; gi < groups; gi++) {
-      const base = (n * C + gi * cg) * S;
-      let mean = 0;
-      for (let i = 0; i < M; i++) mean += x.data[base + i];
-      mean /= M;
-      let v = 0;
-      for (let i = 0; i < M; i++) v += (x.data[base + i] - mean) ** 2;
-      v /= M;
-      const r = 1 / Math.sqrt(v + eps);
-      rstd[n * groups + gi] = r;
-      for (let c = 0; c < cg; c++) {
-        const ch = gi * cg + c;
-        for (let s = 0; s < S; s++) {
-          const i = base + c * S + s;
-          const h = (x.data[i] - mean) * r;
-          xhat[i] = h;
-          y[i] = h * gamma.data[ch] + beta.data[ch];
-        }
-      }
-    }
-  }
+  const mean = new Float32Array(B * groups);
+  const rstd = new Float32Array(B * groups);
+  kernels().groupNorm(x.data, gamma.data, beta.data, y, mean, rstd, B, C, S, groups, eps);
   return new Tensor(y, x.shape, {
     parents: [x, gamma, beta],
     backward: (g) => {
-      const dgamma = gamma.requiresGrad ? gamma.gradBuffer() : null;
-      const dbeta = beta.requiresGrad ? beta.gradBuffer() : null;
-      const dx = x.requiresGrad ? x.gradBuffer() : null;
-      for (let n = 0; n < B; n++) {
-        for (let gi = 0; gi < groups; gi++) {
-          const base = (n * C + gi * cg) * S;
-          // dxhat = g gamma; dx = r (dxhat - mean(dxhat) - xhat mean(dxhat xhat))
-          let m1 = 0;
-          let m2 = 0;
-          for (let c = 0; c < cg; c++) {
-            const ch = gi * cg + c;
-            let sg = 0;
-            let sgx = 0;
-            for (let s = 0; s < S; s++) {
-              const i = base + c * S + s;
-              sg += g[i];
-              sgx += g[i] * xhat[i];
-            }
-            if (dgamma) dgamma[ch] += sgx;
-            if (dbeta) dbeta[ch] += sg;
-            m1 += sg * gamma.data[ch];
-            m2 += sgx * gamma.data[ch];
-          }
-          if (!dx) continue;
-          m1 /= M;
-          m2 /= M;
-          const r = rstd[n * groups + gi];
-          for (let c = 0; c < cg; c++) {
-            const gm = gamma.data[gi * cg + c];
-            for (let s = 0; s < S; s++) {
-              const i = base + c * S + s;
-              dx[i] += r * (g[i] * gm - m1 - xhat[i] * m2);
-            }
-          }
-        }
-      }
+      const dx = new Float32Array(x.size);
+      const dgamma = new Float32Array(C);
+      const dbeta = new Float32Array(C);
+      kernels().groupNormBackward(x.data, g, gamma.data, mean, rstd, dx, dgamma, dbeta, B, C, S, groups);
+      x.accumulate(dx);
+      gamma.accumulate(dgamma);
+      beta.accumulate(dbeta);
     },
   });
 }
@@ -328,20 +243,35 @@ export function bmm(a: Tensor, b: Tensor, transA = false, transB = false, alpha 
   const N = transB ? b.shape[1] : b.shape[2];
   if (b.shape[0] !== Bt || K !== K2) throw new ArgumentError("b", `[${b.shape.join(", ")}] does not fit [${a.shape.join(", ")}]`);
   const y = new Float32Array(Bt * M * N);
-  const cp = compute();
-  for (let n = 0; n < Bt; n++) cp.gemm(transA, transB, M, N, K, alpha, a.data, n * M * K, b.data, n * K * N, 0, y, n * M * N);
+  const k = kernels();
+  const lda = transA ? M : K;
+  const ldb = transB ? K : N;
+  const at = (t: Float32Array, n: number, size: number) => t.subarray(n * size, (n + 1) * size);
+  for (let n = 0; n < Bt; n++) k.gemm(transA, transB, M, N, K, at(a.data, n, M * K), lda, at(b.data, n, K * N), ldb, at(y, n, M * N), N);
+  if (alpha !== 1) k.scale(alpha, y, y);
   return new Tensor(y, [Bt, M, N], {
     parents: [a, b],
-    backward: (g) => {
+    backward: (g0) => {
+      const k = kernels();
+      let g = g0;
+      if (alpha !== 1) {
+        g = new Float32Array(g0.length);
+        k.scale(alpha, g0, g);
+      }
+      const ga = a.requiresGrad ? a.gradBuffer() : null;
+      const gb = b.requiresGrad ? b.gradBuffer() : null;
       for (let n = 0; n < Bt; n++) {
-        // C = alpha opA(A) opB(B): dopA = alpha g opB^T, dopB = alpha opA^T g; transposes fold into flags
-        if (a.requiresGrad) {
-          if (!transA) cp.gemm(false, !transB, M, K, N, alpha, g, n * M * N, b.data, n * K * N, 1, a.gradBuffer(), n * M * K);
-          else cp.gemm(transB, true, K, M, N, alpha, b.data, n * K * N, g, n * M * N, 1, a.gradBuffer(), n * M * K);
+        const gn = at(g, n, M * N);
+        const an = at(a.data, n, M * K);
+        const bn = at(b.data, n, K * N);
+        // C = opA(A) opB(B): d opA = g opB^T, d opB = opA^T g; the transposes fold into the flags
+        if (ga) {
+          if (!transA) k.gemm(false, !transB, M, K, N, gn, N, bn, ldb, at(ga, n, M * K), K, true);
+          else k.gemm(transB, true, K, M, N, bn, ldb, gn, N, at(ga, n, M * K), M, true);
         }
-        if (b.requiresGrad) {
-          if (!transB) cp.gemm(!transA, false, K, N, M, alpha, a.data, n * M * K, g, n * M * N, 1, b.gradBuffer(), n * K * N);
-          else cp.gemm(true, transA, N, K, M, alpha, g, n * M * N, a.data, n * M * K, 1, b.gradBuffer(), n * K * N);
+        if (gb) {
+          if (!transB) k.gemm(!transA, false, K, N, M, an, lda, gn, N, at(gb, n, K * N), N, true);
+          else k.gemm(true, transA, N, K, M, gn, N, an, lda, at(gb, n, K * N), K, true);
         }
       }
     },
@@ -353,26 +283,13 @@ export function softmax(x: Tensor): Tensor {
   const L = x.shape[x.shape.length - 1];
   const R = x.size / L;
   const y = new Float32Array(x.size);
-  for (let r = 0; r < R; r++) {
-    let m = -Infinity;
-    for (let i = 0; i < L; i++) m = Math.max(m, x.data[r * L + i]);
-    let s = 0;
-    for (let i = 0; i < L; i++) {
-      const e = dexp(x.data[r * L + i] - m);
-      y[r * L + i] = e;
-      s += e;
-    }
-    for (let i = 0; i < L; i++) y[r * L + i] /= s;
-  }
+  kernels().softmax(x.data, y, R, L);
   return new Tensor(y, x.shape, {
     parents: [x],
     backward: (g) => {
-      const dx = x.gradBuffer();
-      for (let r = 0; r < R; r++) {
-        let d = 0;
-        for (let i = 0; i < L; i++) d += g[r * L + i] * y[r * L + i];
-        for (let i = 0; i < L; i++) dx[r * L + i] += y[r * L + i] * (g[r * L + i] - d);
-      }
+      const dx = new Float32Array(x.size);
+      kernels().softmaxBackward(y, g, dx, R, L);
+      x.accumulate(dx);
     },
   });
 }

@@ -3,6 +3,7 @@
 // reverse topological order. Storage is a flat row-major Float32Array; shapes are plain number arrays.
 
 import { ArgumentError } from "../validate.ts";
+import { kernels } from "./backend.ts";
 
 let gradEnabled = true;
 
@@ -69,9 +70,8 @@ export class Tensor {
   /** Add g into this tensor's gradient (allocating it on first use). */
   accumulate(g: Float32Array): void {
     if (!this.requiresGrad) return;
-    if (this.grad === null) this.grad = new Float32Array(this.data.length);
-    const d = this.grad;
-    for (let i = 0; i < d.length; i++) d[i] += g[i];
+    if (this.grad === null) this.grad = Float32Array.from(g);
+    else kernels().axpy(1, g, this.grad);
   }
 
   /** The gradient buffer, allocated and zeroed if absent: for ops that write into it in place. */

@@ -2,6 +2,7 @@
 // exponential moving average of the weights. State is plain Float32Arrays keyed by parameter name, so
 // it goes into a checkpoint as tensors ("adam.m.<name>", "adam.v.<name>", "ema.<name>").
 
+import { kernels } from "../autograd/backend.ts";
 import type { Tensor } from "../autograd/tensor.ts";
 import { ArgumentError, finite, inRange, int, positive } from "../validate.ts";
 
@@ -53,7 +54,7 @@ export class AdamW {
   /** Global L2 norm of all gradients, accumulated in float64. */
   gradNorm(): number {
     let s = 0;
-    for (const t of this.params.values()) if (t.grad) for (const g of t.grad) s += g * g;
+    for (const t of this.params.values()) if (t.grad) s += kernels().dot(t.grad, t.grad);
     return Math.sqrt(s);
   }
 
@@ -64,23 +65,13 @@ export class AdamW {
     const scale = this.clip > 0 && norm > this.clip ? this.clip / norm : 1;
     const lr = this.currentLr();
     this.step++;
-    const b1 = this.beta1;
-    const b2 = this.beta2;
-    const c1 = 1 - b1 ** this.step;
-    const c2 = 1 - b2 ** this.step;
-    const decay = 1 - lr * this.weightDecay;
-    for (const [k, t] of this.params) {
+    const k = kernels();
+    const step = { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, step: this.step };
+    for (const [name, t] of this.params) {
       const g = t.grad;
       if (!g) continue;
-      const m = this.m.get(k)!;
-      const v = this.v.get(k)!;
-      const w = t.data;
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i] * scale;
-        m[i] = b1 * m[i] + (1 - b1) * gi;
-        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-        w[i] = w[i] * decay - (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + this.eps);
-      }
+      if (scale !== 1) k.scale(scale, g, g);
+      k.adam(t.data, g, this.m.get(name)!, this.v.get(name)!, step);
     }
     return norm;
   }
@@ -101,7 +92,7 @@ export class EMA {
     const d = Math.min(this.decay, (1 + step) / (10 + step));
     for (const [k, t] of params) {
       const s = this.shadow.get(k)!;
-      for (let i = 0; i < s.length; i++) s[i] = d * s[i] + (1 - d) * t.data[i];
+      kernels().axpby(d, s, 1 - d, t.data, s);
     }
   }
 }

@@ -8,7 +8,9 @@
 // check is |fd - analytic| <= 2e-3 * (1 + |fd|) + 4 * noise, which a wrong formula (a missing term, a
 // transposed index) exceeds by orders of magnitude.
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useKernels } from "../../src/autograd/backend.ts";
+import { createTsKernels, initKernels } from "../../src/kernels/index.ts";
 import * as ops from "../../src/autograd/ops.ts";
 import { Tensor } from "../../src/autograd/tensor.ts";
 import { Rng } from "../../src/rng.ts";
@@ -65,7 +67,12 @@ function gradcheck(rng: Rng, inputs: Tensor[], f: () => Tensor, maxCoords = 60):
 const dim = fc.integer({ min: 1, max: 5 });
 const opts = { numRuns: 12, seed: 20261126 };
 
-describe("backward equals the finite-difference gradient (float64 difference quotients)", () => {
+describe.each(["ts", "wasm"] as const)("backward equals the finite-difference gradient (float64 difference quotients), %s kernels", (backend) => {
+  beforeAll(async () => {
+    useKernels(backend === "ts" ? createTsKernels() : await initKernels({ backend: "wasm" }));
+  });
+  afterAll(() => useKernels(createTsKernels()));
+
   it("add and scale: d(a+b) = g, d(s a) = s g", () => {
     fc.assert(
       fc.property(dim, dim, fc.integer({ min: 0, max: 1e6 }), (m, n, seed) => {
