@@ -21,7 +21,7 @@ import { arena_base } from "./gemm";
  * so 2^n stays a normal f32 (exp(-87.3) ≈ 1.2e-38 instead of underflowing to 0).
  */
 // @ts-ignore: decorator
-@inline export function exp4(x: v128): v128 {
+@inline function exp4(x: v128): v128 {
   x = f32x4.min(f32x4.max(x, f32x4.splat(-87.3)), f32x4.splat(88.3));
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
@@ -416,16 +416,17 @@ export function groupnorm_bwd_f32(
 /**
  * One fused Adam step (Kingma & Ba 2015, Alg. 1; decoupled weight decay as AdamW, Loshchilov & Hutter
  * 2019): m = b1·m + (1−b1)·g; v = b2·v + (1−b2)·g²; p −= lr·(m/bc1)/(sqrt(v/bc2) + eps) + lr·wd·p,
- * with bias corrections bc1 = 1 − b1^t, bc2 = 1 − b2^t computed by the caller in f64.
+ * with c1 = 1 − b1, c2 = 1 − b2 and the bias corrections bc1 = 1 − b1^t, bc2 = 1 − b2^t computed by the
+ * caller in f64 (1 − b2 in f32 loses 5 digits to cancellation when b2 = 0.999).
  */
 export function adam_f32(
   n: i32, p: usize, g: usize, m: usize, v: usize,
-  lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32,
+  lr: f32, b1: f32, b2: f32, c1: f32, c2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32,
 ): void {
   const vb1 = f32x4.splat(b1);
   const vb2 = f32x4.splat(b2);
-  const vc1 = f32x4.splat(1 - b1);
-  const vc2 = f32x4.splat(1 - b2);
+  const vc1 = f32x4.splat(c1);
+  const vc2 = f32x4.splat(c2);
   const vlr = f32x4.splat(lr);
   const veps = f32x4.splat(eps);
   const vwd = f32x4.splat(lr * wd);
@@ -446,8 +447,8 @@ export function adam_f32(
   for (; i < n; i++) {
     const o = <usize>i << 2;
     const gi = load<f32>(g + o);
-    const mi = b1 * load<f32>(m + o) + (1 - b1) * gi;
-    const vi = b2 * load<f32>(v + o) + (1 - b2) * (gi * gi);
+    const mi = b1 * load<f32>(m + o) + c1 * gi;
+    const vi = b2 * load<f32>(v + o) + c2 * (gi * gi);
     store<f32>(m + o, mi);
     store<f32>(v + o, vi);
     const pi = load<f32>(p + o);

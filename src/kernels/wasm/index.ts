@@ -194,7 +194,7 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
       const bc1 = 1 - o.beta1 ** o.step;
       const bc2 = 1 - o.beta2 ** o.step;
       stage([param, grad, m, v], 1 | 4 | 8, (p) =>
-        e.adam_f32(param.length, p[0], p[1], p[2], p[3], o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bc1, bc2),
+        e.adam_f32(param.length, p[0], p[1], p[2], p[3], o.lr, o.beta1, o.beta2, 1 - o.beta1, 1 - o.beta2, o.eps, o.weightDecay, bc1, bc2),
       );
     },
   });

@@ -1,0 +1,170 @@
+// Backend selection, loading, memory (arena, views, zero-copy, staging) and argument errors.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  createTsKernels,
+  hasRelaxedSimd,
+  hasWasmSimd,
+  initKernels,
+  setDefaultWasmSource,
+  type Conv2dShape,
+  type Kernels,
+} from "../../src/kernels/index.ts";
+import { ArgumentError } from "../../src/validate.ts";
+import { randn } from "./helpers.ts";
+
+const wasmBytes = readFileSync(new URL("../../build/kernels.wasm", import.meta.url));
+
+describe("initKernels", () => {
+  it("picks WASM SIMD in Node and reads build/kernels.wasm by default", async () => {
+    expect(hasWasmSimd()).toBe(true);
+    const k = await initKernels();
+    expect(k.backend).toBe("wasm");
+    expect(k.bitReproducible).toBe(true);
+  });
+
+  it("accepts a compiled WebAssembly.Module (the Cloudflare Workers path) and bytes", async () => {
+    const fromModule = await initKernels(new WebAssembly.Module(wasmBytes));
+    const fromBytes = await initKernels(new Uint8Array(wasmBytes));
+    const fromBuffer = await initKernels(wasmBytes.buffer.slice(wasmBytes.byteOffset, wasmBytes.byteOffset + wasmBytes.byteLength));
+    for (const k of [fromModule, fromBytes, fromBuffer]) {
+      expect(k.backend).toBe("wasm");
+      const y = new Float32Array([1, 2, 3]);
+      k.axpy(2, new Float32Array([1, 1, 1]), y);
+      expect([...y]).toEqual([3, 4, 5]);
+    }
+  });
+
+  it("uses the source registered with setDefaultWasmSource", async () => {
+    let calls = 0;
+    setDefaultWasmSource(() => {
+      calls++;
+      return new WebAssembly.Module(wasmBytes);
+    });
+    try {
+      const k = await initKernels();
+      expect(k.backend).toBe("wasm");
+      expect(calls).toBe(1);
+    } finally {
+      setDefaultWasmSource(undefined);
+    }
+  });
+
+  it("returns the TypeScript backend on request", async () => {
+    expect((await initKernels({ backend: "ts" })).backend).toBe("ts");
+  });
+
+  it("opts into the relaxed-SIMD build only when the engine has it", async () => {
+    const k = await initKernels({ relaxed: true });
+    if (hasRelaxedSimd()) {
+      expect(k.backend).toBe("wasm-relaxed");
+      expect(k.bitReproducible).toBe(false);
+      // fused multiply-add stays within the same (K + 2)·u·Σ|a||b| bound as the plain build
+      const [M, N, K] = [13, 17, 300];
+      const A = randn(M * K, 1);
+      const B = randn(K * N, 2);
+      const want = new Float32Array(M * N);
+      const bound = new Float32Array(M * N);
+      const got = new Float32Array(M * N);
+      const ts = createTsKernels();
+      ts.gemm(false, false, M, N, K, A, K, B, N, want, N);
+      ts.gemm(false, false, M, N, K, A.map(Math.abs), K, B.map(Math.abs), N, bound, N);
+      k.gemm(false, false, M, N, K, A, K, B, N, got, N);
+      for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual((K + 2) * 2 ** -24 * bound[i]);
+    } else {
+      expect(k.backend).toBe("wasm"); // Node 20 without --experimental-wasm-relaxed-simd
+    }
+  });
+});
+
+describe("memory", () => {
+  it("alloc gives zeroed resident views; kernels run on them in place", async () => {
+    const k = await initKernels();
+    const m = k.mark();
+    const a = k.alloc(5);
+    const b = k.alloc(5);
+    expect([...k.view(a)]).toEqual([0, 0, 0, 0, 0]);
+    k.view(a).set([1, 2, 3, 4, 5]);
+    const va = k.view(a);
+    const vb = k.view(b);
+    expect(k.isResident(va)).toBe(true);
+    expect(k.isResident(new Float32Array(5))).toBe(false);
+    k.axpby(2, va, 0, vb, vb);
+    expect([...k.view(b)]).toEqual([2, 4, 6, 8, 10]);
+    expect(k.bytesInUse).toBeGreaterThan(0);
+    k.release(m);
+    expect(k.mark()).toBe(m);
+    expect(() => k.view(a)).toThrow(/released/);
+    // re-allocation after release is zero-filled again
+    const c = k.alloc(5);
+    expect([...k.view(c)]).toEqual([0, 0, 0, 0, 0]);
+    k.release(m);
+  });
+
+  it("Bufs survive memory growth; views are re-derived", async () => {
+    const k = await initKernels();
+    const m = k.mark();
+    const a = k.alloc(4);
+    k.view(a).set([1, 2, 3, 4]);
+    const old = k.view(a);
+    k.alloc(8 << 20); // 32 MB: forces memory.grow
+    expect(old.length).toBe(0); // the old view detached
+    expect([...k.view(a)]).toEqual([1, 2, 3, 4]);
+    k.release(m);
+  });
+
+  it("mixes resident and non-resident arguments (staged copies) with the same results", async () => {
+    const k = await initKernels();
+    const ts = createTsKernels();
+    const m = k.mark();
+    const M = 9;
+    const N = 11;
+    const K = 13;
+    const A = randn(M * K, 1);
+    const B = randn(K * N, 2);
+    const want = new Float32Array(M * N);
+    ts.gemm(false, false, M, N, K, A, K, B, N, want, N);
+    const rb = k.alloc(K * N);
+    k.view(rb).set(B);
+    const got = new Float32Array(M * N); // foreign output, resident B, foreign A
+    k.gemm(false, false, M, N, K, A, K, k.view(rb), N, got, N);
+    for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5);
+    const before = k.mark();
+    expect(before).toBe(k.mark()); // staging scratch was released
+    k.release(m);
+  });
+});
+
+describe("bad input throws ArgumentError naming the argument, before any arithmetic", () => {
+  const shape: Conv2dShape = { batch: 1, inChannels: 2, height: 4, width: 4, outChannels: 3, kernelH: 3, kernelW: 3, stride: 1, pad: 1 };
+  const cases: Array<[string, (k: Kernels) => void, string]> = [
+    ["gemm short A", (k) => k.gemm(false, false, 2, 2, 2, new Float32Array(3), 2, new Float32Array(4), 2, new Float32Array(4), 2), "A"],
+    ["gemm lda < K", (k) => k.gemm(false, false, 2, 2, 3, new Float32Array(9), 2, new Float32Array(6), 2, new Float32Array(4), 2), "lda"],
+    ["gemm negative M", (k) => k.gemm(false, false, -1, 2, 2, new Float32Array(4), 2, new Float32Array(4), 2, new Float32Array(4), 2), "M"],
+    ["gemm NaN K", (k) => k.gemm(false, false, 1, 1, NaN, new Float32Array(4), 2, new Float32Array(4), 2, new Float32Array(4), 2), "K"],
+    ["gemm not f32", (k) => k.gemm(false, false, 1, 1, 1, [1] as unknown as Float32Array, 1, new Float32Array(1), 1, new Float32Array(1), 1), "A"],
+    ["conv negative stride", (k) => k.conv2d(new Float32Array(32), new Float32Array(54), new Float32Array(48), { ...shape, stride: -1 }), "shape.stride"],
+    ["conv short w", (k) => k.conv2d(new Float32Array(32), new Float32Array(53), new Float32Array(48), shape), "w"],
+    ["conv short y", (k) => k.conv2d(new Float32Array(32), new Float32Array(54), new Float32Array(47), shape), "y"],
+    ["conv kernel too big", (k) => k.conv2d(new Float32Array(32), new Float32Array(54), new Float32Array(48), { ...shape, pad: 0, kernelH: 5 }), "shape"],
+    ["axpy length mismatch", (k) => k.axpy(1, new Float32Array(3), new Float32Array(4)), "y"],
+    ["axpy non-finite a", (k) => k.axpy(Infinity, new Float32Array(3), new Float32Array(3)), "a"],
+    ["groupNorm groups", (k) => k.groupNorm(new Float32Array(12), new Float32Array(3), new Float32Array(3), new Float32Array(12), new Float32Array(2), new Float32Array(2), 1, 3, 4, 2, 1e-5), "groups"],
+    ["softmax short y", (k) => k.softmax(new Float32Array(6), new Float32Array(5), 2, 3), "y"],
+    ["adam step 0", (k) => k.adam(new Float32Array(1), new Float32Array(1), new Float32Array(1), new Float32Array(1), { lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, step: 0 }), "opts.step"],
+  ];
+  for (const [name, call, arg] of cases) {
+    it(name, async () => {
+      for (const k of [createTsKernels(), await initKernels()]) {
+        let err: unknown;
+        try {
+          call(k);
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(ArgumentError);
+        expect((err as ArgumentError).arg).toBe(arg);
+      }
+    });
+  }
+});
