@@ -114,7 +114,9 @@ export function posterior(schedule: Schedule, s: number, t: number): Posterior {
   if (ls === Infinity) return { cXt: 0, cX0: as, variance: 0 }; // s is the data: x_s = x_0
   const d = lt - ls; // < 0
   const em1 = dexpm1(d);
-  return { cXt: (as / at) * dexp(d), cX0: -as * em1, variance: -ss * ss * em1 };
+  // at zero terminal SNR (alpha_t = 0, lambda_t = -inf) x_t says nothing about x_s: cXt = 0, not 0/0
+  const e = dexp(d);
+  return { cXt: e === 0 ? 0 : (as / at) * e, cX0: -as * em1, variance: -ss * ss * em1 };
 }
 
 /**

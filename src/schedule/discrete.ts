@@ -61,7 +61,7 @@ export class DiscreteSchedule implements Schedule {
   alphaBar(t: number): number {
     this.checkT(t);
     if (Number.isInteger(t)) return dexp(this.logAlphaBars[t]);
-    if (t < 1) return 1 + t * (dexp(this.logAlphaBars[1]) - 1);
+    if (t < 1) return 1 - this.noiseVarBelow1(t);
     // sigmoid of the interpolated log-SNR
     const l = this.logSnr(t);
     return l >= 0 ? 1 / (1 + dexp(-l)) : dexp(l) / (1 + dexp(l));
@@ -82,7 +82,16 @@ export class DiscreteSchedule implements Schedule {
   sigma(t: number): number {
     this.checkT(t);
     if (Number.isInteger(t)) return Math.sqrt(-dexpm1(this.logAlphaBars[t]));
-    return Math.sqrt(1 - this.alphaBar(t));
+    // 1 - alphaBar without cancellation (1 - alphaBar(t) lost all digits for small t):
+    // t (1 - alphaBar_1) below t = 1, sigmoid(-lambda) above
+    if (t < 1) return Math.sqrt(this.noiseVarBelow1(t));
+    const l = this.logSnr(t);
+    return Math.sqrt(l >= 0 ? dexp(-l) / (1 + dexp(-l)) : 1 / (1 + dexp(l)));
+  }
+
+  /** 1 - alphaBar(t) = t (1 - alphaBar_1) for t in [0, 1), where alphaBar is linear in t. */
+  private noiseVarBelow1(t: number): number {
+    return t * -dexpm1(this.logAlphaBars[1]);
   }
 
   logSnr(t: number): number {
@@ -90,8 +99,8 @@ export class DiscreteSchedule implements Schedule {
     const i = Math.floor(t);
     if (i === t) return this.logSnrs[i];
     if (i === 0) {
-      const ab = this.alphaBar(t);
-      return dlog(ab) - dlog(1 - ab);
+      const om = this.noiseVarBelow1(t);
+      return dlog1p(-om) - dlog(om);
     }
     const f = t - i;
     return (1 - f) * this.logSnrs[i] + f * this.logSnrs[i + 1];
@@ -102,9 +111,9 @@ export class DiscreteSchedule implements Schedule {
     const ls = this.logSnrs;
     if (lambda > ls[1]) {
       if (lambda === Infinity) return 0;
-      // alphaBar linear on (0, 1): invert ab = 1 + t (ab1 - 1) with ab = sigmoid(lambda)
-      const ab = lambda >= 0 ? 1 / (1 + dexp(-lambda)) : dexp(lambda) / (1 + dexp(lambda));
-      return (1 - ab) / (1 - dexp(this.logAlphaBars[1]));
+      // alphaBar linear on (0, 1): invert 1 - alphaBar = t (1 - alphaBar_1) with 1 - alphaBar = sigmoid(-lambda)
+      const om = lambda >= 0 ? dexp(-lambda) / (1 + dexp(-lambda)) : 1 / (1 + dexp(lambda));
+      return Math.min(1, om / -dexpm1(this.logAlphaBars[1]));
     }
     if (lambda <= ls[this.T]) return this.T;
     // binary search for the step interval [i, i+1] with ls[i] >= lambda > ls[i+1]

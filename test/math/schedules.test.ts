@@ -312,6 +312,25 @@ describe("discrete and continuous schedules agree where both exist", () => {
   });
 });
 
+describe("between t = 0 and t = 1 a discrete schedule interpolates alphaBar linearly", () => {
+  it("1 - alphaBar(t) = sigma(t)^2 = t (1 - alphaBar_1) to 16 eps relative, even for tiny t (no cancellation)", () => {
+    fc.assert(
+      fc.property(discreteArb, fc.double({ min: 1e-200, max: 1, maxExcluded: true, noNaN: true }), (s, t) => {
+        const om = t * s.betas[0]; // 1 - alphaBar_1 = beta_1
+        if (om < 1e-280) return; // subnormal territory: relative accuracy is not representable
+        // beta_1 comes back from -expm1(log1p(-beta_1)) (log1p rounds 1 - beta_1 for beta_1 > 0.29: up to
+        // ~8 eps), then t *, sqrt and squaring here: 16 eps
+        expect(rel(s.sigma(t) ** 2, om)).toBeLessThanOrEqual(16 * EPS64);
+        expect(Math.abs(s.alphaBar(t) - (1 - om))).toBeLessThanOrEqual(4 * EPS64);
+        // a difference of two logs: absolute error 8 eps (|log alphaBar| + |log(1 - alphaBar)|)
+        const [la, lb] = [Math.log1p(-om), Math.log(om)];
+        expect(Math.abs(s.logSnr(t) - (la - lb))).toBeLessThanOrEqual(8 * EPS64 * (Math.abs(la) + Math.abs(lb)));
+      }),
+      { seed: 782, numRuns: 300 },
+    );
+  });
+});
+
 describe("tOfLogSnr inverts logSnr", () => {
   it("discrete, integer t: tOfLogSnr(logSnr(t)) = t exactly; clamps beyond the ends", () => {
     fc.assert(
@@ -327,15 +346,18 @@ describe("tOfLogSnr inverts logSnr", () => {
   it("discrete, fractional t: tOfLogSnr(logSnr(t)) = t within the rounding of the interpolation", () => {
     // For t in (i, i+1), i >= 1: lambda carries ~2 eps max|ls| absolute, and the inverse divides by
     // ls_i - ls_{i+1}: |dt| <= 8 eps (|ls_i| + |ls_{i+1}|) / (ls_i - ls_{i+1}) + 4 eps t.
-    // For t in (0, 1): alphaBar = 1 + t (alphaBar_1 - 1), whose rounding (eps absolute) over
-    // 1 - alphaBar_1 = beta_1 gives |dt| <= 16 eps / beta_1.
+    // For t in (0, 1): 1 - alphaBar = t (1 - alphaBar_1) and its inverse from sigmoid(-lambda) are each a
+    // few roundings: |dt| <= (16 + 2 |lambda|) eps t.
     fc.assert(
       fc.property(discreteArb, unitArb, (s, u) => {
         const t = u * s.T;
         const back = s.tOfLogSnr(s.logSnr(t));
         const i = Math.floor(t);
         let tol: number;
-        if (i === 0) tol = (16 * EPS64) / s.betas[0];
+        // lambda = log(alphaBar) - log(1 - alphaBar) is rounded to eps |lambda|, which exp(-lambda) turns
+        // into a relative error of t of the same size (lambda ~ 600 for t ~ 1e-260)
+        if (t === 0) tol = 0;
+        else if (i === 0) tol = (16 + 2 * Math.abs(s.logSnr(t))) * EPS64 * t + 1e-290 / s.betas[0]; // 1 - alphaBar = sigmoid(-lambda) is computed without cancellation
         else if (i >= s.T) tol = 0;
         else {
           const [a, b] = [s.logSnr(i), s.logSnr(i + 1)];
