@@ -61,7 +61,8 @@ export function uniformTimeSigmas(
   if (veSigma(schedule, t1) === 0) throw new ArgumentError("tEnd", `must have sigma > 0 in ${schedule.name}, got t = ${t1}`);
   if (n > 1 && !(t0 > t1)) throw new ArgumentError("tStart", `must be > tEnd (${t1}) for n > 1, got ${t0}`);
   const s = new Float64Array(n);
-  for (let i = 0; i < n; i++) s[i] = veSigma(schedule, n === 1 ? t0 : t0 + (i / (n - 1)) * (t1 - t0));
+  // the last time is t1 itself: t0 + (t1 - t0) can round below t1, out of the schedule's domain at tMin
+  for (let i = 0; i < n; i++) s[i] = veSigma(schedule, n === 1 ? t0 : i === n - 1 ? t1 : t0 + (i / (n - 1)) * (t1 - t0));
   return withZero(s);
 }
 
