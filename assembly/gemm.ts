@@ -354,7 +354,7 @@ function micro4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, accum: bool
   let c30 = c00;
   let c31 = c00;
   const paEnd = pa + (<usize>kc << 4);
-  while (pa < paEnd) {
+  do {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let a = v128.load32_splat(pa);
@@ -371,7 +371,7 @@ function micro4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, accum: bool
     c31 = madd(c31, a, b1);
     pa += 16;
     pb += 32;
-  }
+  } while (pa < paEnd); // kc >= 1
   if (mr == MR && nr == NR) {
     const ld = <usize>ldc << 2;
     const p0 = c;

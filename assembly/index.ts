@@ -5,3 +5,4 @@
 
 export { arena_base, gemm_f32, conv2d_f32, conv2d_bwd_input_f32, conv2d_bwd_weight_f32 } from "./gemm";
 export * from "./ops";
+export { simd_peak_f32 } from "./peak";
