@@ -71,12 +71,16 @@ export function convertPrediction(
   f32("x", x);
   sameLength("x", x, "pred", pred);
   const n = itemSize("pred", pred, batch);
-  const y = out ?? new Float32Array(pred.length);
+  const y = out === undefined ? new Float32Array(pred.length) : f32("out", out);
   sameLength("pred", pred, "out", y);
+  for (const [arg, v] of [["alpha", alpha], ["sigma", sigma]] as const) {
+    if (typeof v !== "number" && v.length !== batch) {
+      throw new ArgumentError(arg, `must be a number or have one value per batch item (${batch}), got length ${v.length}`);
+    }
+  }
   for (let b = 0; b < batch; b++) {
     const a = typeof alpha === "number" ? alpha : alpha[b];
     const s = typeof sigma === "number" ? sigma : sigma[b];
-    if (a === undefined || s === undefined) throw new ArgumentError("alpha", `needs one value per batch item (${batch})`);
     const [cx, cp] = conversionCoefficients(from, to, a, s);
     for (let i = b * n; i < (b + 1) * n; i++) y[i] = cx * x[i] + cp * pred[i];
   }

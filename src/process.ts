@@ -14,7 +14,7 @@ import { dexp, dexpm1 } from "./math/detmath.ts";
 import type { Rng } from "./rng.ts";
 import type { DiscreteSchedule } from "./schedule/discrete.ts";
 import type { Schedule } from "./schedule/types.ts";
-import { ArgumentError, f32, int, itemSize, oneOf, sameLength } from "./validate.ts";
+import { ArgumentError, f32, inRange, int, itemSize, oneOf, sameLength } from "./validate.ts";
 
 /** A per-batch-item scalar: one number for the whole batch or one per item. */
 export type PerItem = number | ArrayLike<number>;
@@ -42,7 +42,7 @@ export function qSample(
   sameLength("x0", x0, "noise", noise);
   const n = itemSize("x0", x0, batch);
   const tb = perItem("t", t, batch);
-  const y = out ?? new Float32Array(x0.length);
+  const y = out === undefined ? new Float32Array(x0.length) : f32("out", out);
   sameLength("x0", x0, "out", y);
   for (let b = 0; b < batch; b++) {
     const tt = tb(b);
@@ -59,7 +59,8 @@ export function forwardStep(xPrev: Float32Array, eta: Float32Array, beta: number
   f32("eta", eta);
   sameLength("xPrev", xPrev, "eta", eta);
   if (!(beta > 0 && beta <= 1)) throw new ArgumentError("beta", `must be in (0, 1], got ${beta}`);
-  const y = out ?? new Float32Array(xPrev.length);
+  const y = out === undefined ? new Float32Array(xPrev.length) : f32("out", out);
+  sameLength("xPrev", xPrev, "out", y);
   const a = Math.sqrt(1 - beta);
   const s = Math.sqrt(beta);
   for (let i = 0; i < y.length; i++) y[i] = a * xPrev[i] + s * eta[i];
@@ -81,6 +82,7 @@ export function forwardChain(
   f32("x0", x0);
   int("t", t, 0, schedule.T);
   const n = itemSize("x0", x0, batch);
+  int("firstItem", firstItem, 0, Number.MAX_SAFE_INTEGER - batch);
   const x = Float64Array.from(x0);
   const eta = new Float64Array(n);
   for (let s = 1; s <= t; s++) {
@@ -105,6 +107,9 @@ export interface Posterior {
 
 /** The posterior q(x_s | x_t, x_0) for tMin <= s < t <= tMax (formulas at the top of this file). */
 export function posterior(schedule: Schedule, s: number, t: number): Posterior {
+  // name the argument that is wrong (schedule methods would call either one "t")
+  inRange("t", t, schedule.tMin, schedule.tMax);
+  inRange("s", s, schedule.tMin, schedule.tMax);
   if (!(s < t)) throw new ArgumentError("s", `must be < t (${t}), got ${s}`);
   const ls = schedule.logSnr(s);
   const lt = schedule.logSnr(t);
@@ -134,7 +139,8 @@ export function posteriorMean(p: Posterior, xt: Float32Array, x0: Float32Array, 
   f32("xt", xt);
   f32("x0", x0);
   sameLength("xt", xt, "x0", x0);
-  const y = out ?? new Float32Array(xt.length);
+  const y = out === undefined ? new Float32Array(xt.length) : f32("out", out);
+  sameLength("xt", xt, "out", y);
   for (let i = 0; i < y.length; i++) y[i] = p.cXt * xt[i] + p.cX0 * x0[i];
   return y;
 }

@@ -80,6 +80,9 @@ export function discreteTimesteps(
   spacing: TimestepSpacing = "leading",
   stepsOffset = 0,
 ): Float64Array {
+  if (!schedule || schedule.discrete !== true || typeof schedule.T !== "number") {
+    throw new ArgumentError("schedule", `must be a discrete schedule (DiscreteSchedule), got ${schedule ? (schedule as Schedule).name : schedule}`);
+  }
   const T = schedule.T;
   int("n", n, 1, T);
   oneOf("spacing", spacing, ["leading", "trailing", "linspace"] as const);
@@ -111,9 +114,12 @@ function roundHalfEven(x: number): number {
 
 /** The VE sigmas at a discrete schedule's timesteps (descending), then 0. */
 export function sigmasAtTimesteps(schedule: Schedule, timesteps: ArrayLike<number>): Float64Array {
+  if (!timesteps || !(timesteps.length >= 1)) throw new ArgumentError("timesteps", "must have at least one timestep, got 0");
   const s = new Float64Array(timesteps.length + 1);
   for (let i = 0; i < timesteps.length; i++) {
     s[i] = veSigma(schedule, timesteps[i]);
+    // a timestep with sigma = 0 (the data, t = 0) would repeat the closing 0
+    if (!(s[i] > 0)) throw new ArgumentError("timesteps", `must each have sigma > 0 in ${schedule.name}, got t = ${timesteps[i]}`);
     if (i > 0 && !(s[i] < s[i - 1])) throw new ArgumentError("timesteps", `must be strictly decreasing, got ${timesteps[i - 1]} then ${timesteps[i]}`);
   }
   return s;

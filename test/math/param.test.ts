@@ -83,7 +83,7 @@ describe("convertPrediction round trips in float32", () => {
         const x = new Float32Array(B * n);
         for (let i = 0; i < x.length; i++) x[i] = a * x0[i] + s * eps[i];
         const start = Float32Array.from(x0, (v, i) => kindOf(order[0], v, eps[i], a, s));
-        let cur = start;
+        let cur: Float32Array = start;
         const err = new Float64Array(B * n);
         const path = [...order, order[0]];
         for (let k = 0; k + 1 < path.length; k++) {
