@@ -24,6 +24,9 @@ await build({
   entryPoints: { cli: "src/cli/main.ts" },
   outdir: "dist",
   platform: "node",
+  // dependencies stay imports (installed with the package); cli-progress is CommonJS and cannot be
+  // inlined into an ES module
+  packages: "external",
   banner: { js: "#!/usr/bin/env node" },
   loader: { ".wasm": "binary" },
 });

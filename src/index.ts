@@ -24,3 +24,30 @@ export { shapeImages, SHAPE_NAMES, type ShapeName } from "./data/shapes.ts";
 export { imageGrid, type Image8, type GridOptions } from "./image/grid.ts";
 export { encodePng } from "./image/png.ts";
 export type { Denoiser } from "./denoiser.ts";
+export * from "./samplers/index.ts";
+export { GaussianMixture, type MixtureSpec } from "./testbed/index.ts";
+export { predictionDenoiser, edmDenoiser, discreteDenoiser, guidedDenoiser, type Model, type CondDenoiser, type PredictionOptions } from "./denoisers/index.ts";
+export {
+  DIFFUSERS_SCHEDULERS,
+  diffusersAlphasCumprod,
+  diffusersPlan,
+  diffusersDenoiser,
+  sampleDiffusers,
+  type DiffusersConfig,
+  type DiffusersPlan,
+  type DiffusersModel,
+  type DiffusersSchedulerName,
+} from "./diffusers/index.ts";
+export { initKernels, createTsKernels, setDefaultWasmSource, hasWasmSimd, hasRelaxedSimd, type Kernels, type WasmSource } from "./kernels/index.ts";
+export { useKernels, kernels } from "./autograd/backend.ts";
+export { Tensor, noGrad } from "./autograd/tensor.ts";
+export * as ops from "./autograd/ops.ts";
+export { Module } from "./nn/module.ts";
+export { ScoreMLP, DEFAULT_MLP, type MLPConfig } from "./nn/mlp.ts";
+export { UNet, MNIST_UNET, type UNetConfig } from "./nn/unet.ts";
+export { edmPreconditioner, vpPreconditioner, PARAMETERIZATIONS, type Preconditioner, type Parameterization, type Coefficients } from "./train/precondition.ts";
+export { diffusionLoss, preconditionedForward, type LossConfig, type Network, type SigmaSampling, type Weighting } from "./train/loss.ts";
+export { AdamW, EMA, type AdamOptions } from "./train/optim.ts";
+export { train, networkDenoiser, batchIndices, NonFiniteLossError, type TrainOptions, type TrainResult, type Progress } from "./train/trainer.ts";
+export { saveModel, loadModel, buildNetwork, buildPreconditioner, type LoadedModel, type NetworkConfig, type PrecondSpec } from "./model.ts";
+export { readSafetensors, writeSafetensors, toFloat32, SafetensorsError, type SafeTensor, type SafetensorsFile, type TensorInput } from "./io/safetensors.ts";

@@ -1,16 +1,23 @@
 // The edge-diffusion command line. Thin: parses arguments, calls the library, reports progress.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ArgumentError } from "../validate.ts";
+import { SafetensorsError } from "../io/safetensors.ts";
 import { runForward, SCHEDULE_NAMES } from "./forward.ts";
+import { progress } from "./progress.ts";
+import { ensureKernels, loadModel, sampleModel } from "./sample.ts";
+import { SAMPLER_NAMES } from "../samplers/index.ts";
 
 const HELP = `edge-diffusion — diffusion models on any CPU
 
 Usage: edge-diffusion <command> [options]
 
 Commands:
-  forward     noise the built-in shapes across t and write a PNG strip (the default)
+  sample      draw samples from a model (the shipped MNIST model by default) into a PNG grid
+  forward     noise the built-in shapes across t and write a PNG strip
+  train       train a model on a dataset and save it
   help        show this help, or 'edge-diffusion help <command>'
 
 Run 'edge-diffusion <command> --help' for a command's options.`;
@@ -33,6 +40,89 @@ Options:
 Examples:
   edge-diffusion forward
   edge-diffusion forward --schedule geometric --T 100 --chain --out out/chain.png`;
+
+const SAMPLE_HELP = `edge-diffusion sample — draw samples from a model
+
+Options:
+  --model FILE      model file (.safetensors from 'edge-diffusion train'); default: the shipped
+                    MNIST model (${"models/mnist.safetensors"})
+  --count N         number of samples, 1..4096 (default 40)
+  --steps N         sampler steps, 1..1000 (default 20)
+  --sampler NAME    ${SAMPLER_NAMES.join(" | ")} (default dpmpp_2m)
+  --seed N          integer >= 0 (default 0); the same seed gives the same bytes in every runtime
+  --label L         a class 0..K-1, "all" (sample i gets class i mod K), or "none" (default all
+                    for a class-conditional model)
+  --guidance W      classifier-free guidance scale; 1 = plain conditional (default 1)
+  --out FILE        .png for a grid, .safetensors for the raw tensor [N, C, H, W] in [-1, 1]
+                    (default out/samples.png)
+
+Examples:
+  edge-diffusion sample
+  edge-diffusion sample --label 7 --count 16 --sampler heun --steps 18 --out out/sevens.png
+  edge-diffusion sample --model my.safetensors --out out/x.safetensors`;
+
+/** The shipped model, next to the package root (dist/cli.js or src/cli/main.ts). */
+export function shippedModelPath(): string {
+  for (const rel of ["../models/mnist.safetensors", "../../models/mnist.safetensors"]) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  return fileURLToPath(new URL("../models/mnist.safetensors", import.meta.url));
+}
+
+async function sample(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      count: { type: "string" },
+      steps: { type: "string" },
+      sampler: { type: "string", default: "dpmpp_2m" },
+      seed: { type: "string" },
+      label: { type: "string" },
+      guidance: { type: "string" },
+      out: { type: "string", default: "out/samples.png" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(SAMPLE_HELP);
+    return;
+  }
+  const modelPath = resolve(values.model ?? shippedModelPath());
+  if (!existsSync(modelPath)) {
+    throw new ArgumentError("--model", `${modelPath} does not exist${values.model ? "" : " (the shipped model is missing: run 'npm run train:mnist' to make it)"}`);
+  }
+  const out = resolve(values.out!);
+  const format = out.endsWith(".safetensors") ? "safetensors" : out.endsWith(".png") ? "png" : null;
+  if (!format) throw new ArgumentError("--out", `must end in .png or .safetensors, got ${JSON.stringify(values.out)}`);
+  const t0 = performance.now();
+  await ensureKernels();
+  const model = loadModel(new Uint8Array(readFileSync(modelPath)));
+  const lab = values.label ?? (model.numClasses > 0 ? "all" : "none");
+  const label = lab === "all" ? "all" : lab === "none" ? null : intOpt("label", lab, 0);
+  const guidance = values.guidance === undefined ? 1 : Number(values.guidance);
+  if (!Number.isFinite(guidance)) throw new ArgumentError("--guidance", `must be a number, got ${JSON.stringify(values.guidance)}`);
+  const count = intOpt("count", values.count, 40);
+  const steps = intOpt("steps", values.steps, 20);
+  console.log(`sampling ${count} from ${modelPath} (${model.net.parameterCount()} parameters) with ${values.sampler}, ${steps} steps, seed ${intOpt("seed", values.seed, 0)}`);
+  const bar = progress("sampling", steps);
+  const r = sampleModel(model, {
+    count,
+    steps,
+    sampler: values.sampler!,
+    seed: intOpt("seed", values.seed, 0),
+    label,
+    guidance,
+    format,
+    onStep: (s) => bar.update(s),
+  });
+  bar.stop();
+  writeAtomic(out, r.bytes);
+  console.log(`wrote ${out} (${r.shape.join("x")}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
 
 function writeAtomic(path: string, bytes: Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -86,27 +176,41 @@ function forward(argv: string[]): void {
   console.log(`wrote ${out} (${r.rows.length} columns, ${r.schedule.name}) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 }
 
-export function main(argv: string[]): number {
-  const [cmd = "forward", ...rest] = argv;
+const HELPS: Record<string, string> = { forward: FORWARD_HELP, sample: SAMPLE_HELP };
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd = "sample", ...rest] = argv;
   try {
     switch (cmd) {
       case "forward":
         forward(rest);
         return 0;
+      case "sample":
+        await sample(rest);
+        return 0;
+      case "start":
+        // npm start: the main job on built-in defaults. Sample digits from the shipped model; where it
+        // is missing (a checkout before it was trained), show the forward process instead.
+        if (existsSync(shippedModelPath())) await sample(rest);
+        else {
+          console.log(`(no shipped model at ${shippedModelPath()}: showing the forward process instead)`);
+          forward(rest);
+        }
+        return 0;
       case "help":
       case "--help":
       case "-h":
-        console.log(rest[0] === "forward" ? FORWARD_HELP : HELP);
+        console.log(HELPS[rest[0]] ?? HELP);
         return 0;
       default:
-        if (cmd.startsWith("-")) {
-          forward(argv);
-          return 0;
-        }
         console.error(`edge-diffusion: unknown command ${JSON.stringify(cmd)}\n\n${HELP}`);
         return 2;
     }
   } catch (e) {
+    if (e instanceof SafetensorsError) {
+      console.error(`edge-diffusion ${cmd}: cannot read the file: ${e.message}`);
+      return 1;
+    }
     if (e instanceof ArgumentError || (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {
       console.error(`edge-diffusion ${cmd}: ${(e as Error).message}\nRun 'edge-diffusion ${cmd} --help' for the options.`);
       return 2;
@@ -115,4 +219,4 @@ export function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

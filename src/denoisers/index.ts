@@ -6,6 +6,7 @@ import type { Denoiser } from "../denoiser.ts";
 import { dlog } from "../math/detmath.ts";
 import { conversionCoefficients, PREDICTIONS, type Prediction } from "../param.ts";
 import type { DiscreteSchedule } from "../schedule/discrete.ts";
+import { edmPreconditioner } from "../train/precondition.ts";
 import { ArgumentError, oneOf, positive } from "../validate.ts";
 
 /** A network: input batch, one noise-conditioning value per item (t, c_noise, ...), batch, optional labels. */
@@ -74,24 +75,22 @@ export function predictionDenoiser(model: Model, opts: PredictionOptions): CondD
  */
 export function edmDenoiser(model: Model, sigmaData = 0.5): CondDenoiser & Denoiser {
   if (typeof model !== "function") throw new ArgumentError("model", "must be a function");
-  positive("sigmaData", sigmaData);
-  const sd2 = sigmaData * sigmaData;
+  // the coefficients are the training loss's (src/train/precondition.ts), so the two cannot drift apart
+  const pre = edmPreconditioner(sigmaData, Number.MIN_VALUE, Number.MAX_VALUE);
   return (x: Float32Array, sigma: Float64Array, batch: number, labels?: Int32Array) => {
     const n = x.length / batch;
     const xin = new Float32Array(x.length);
     const cn = new Float64Array(batch);
+    const coefs = Array.from(sigma, (s) => (s > 0 ? pre.at(s) : { cSkip: 1, cOut: 0, cIn: 1 / sigmaData, cNoise: -Infinity }));
     for (let b = 0; b < batch; b++) {
-      const cin = 1 / Math.sqrt(sigma[b] * sigma[b] + sd2);
-      cn[b] = sigma[b] > 0 ? dlog(sigma[b]) / 4 : -Infinity;
-      for (let j = b * n; j < (b + 1) * n; j++) xin[j] = cin * x[j];
+      cn[b] = coefs[b].cNoise;
+      for (let j = b * n; j < (b + 1) * n; j++) xin[j] = coefs[b].cIn * x[j];
     }
     const F = checkOut(model(xin, cn, batch, labels), x.length);
     const y = new Float32Array(x.length);
     for (let b = 0; b < batch; b++) {
-      const s2 = sigma[b] * sigma[b];
-      const cskip = sd2 / (s2 + sd2);
-      const cout = (sigma[b] * sigmaData) / Math.sqrt(s2 + sd2);
-      for (let j = b * n; j < (b + 1) * n; j++) y[j] = cskip * x[j] + cout * F[j];
+      const { cSkip, cOut } = coefs[b];
+      for (let j = b * n; j < (b + 1) * n; j++) y[j] = cSkip * x[j] + cOut * F[j];
     }
     return y;
   };

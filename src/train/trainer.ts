@@ -124,16 +124,27 @@ export function train(o: TrainOptions): TrainResult {
 
 /**
  * A trained network as the library's Denoiser: D(x; sigma) = c_skip x + c_out F(c_in x; c_noise), run
- * without recording a graph. `labels` conditions every call (numClasses = unconditional).
+ * without recording a graph. `labels` conditions every call; a 4th argument overrides it per call
+ * (classifier-free guidance batches conditional and unconditional items). Label -1 or numClasses is
+ * "no label".
  */
-export function networkDenoiser(net: Network, precond: Preconditioner, itemShape: readonly number[], labels?: Int32Array): Denoiser {
-  return (x, sigma, batch) =>
+export function networkDenoiser(
+  net: Network,
+  precond: Preconditioner,
+  itemShape: readonly number[],
+  labels?: Int32Array,
+): Denoiser & ((x: Float32Array, sigma: Float64Array, batch: number, labels?: Int32Array) => Float32Array) {
+  const K = net.config.numClasses;
+  return (x: Float32Array, sigma: Float64Array, batch: number, callLabels?: Int32Array) =>
     noGrad(() => {
       const D = x.length / batch;
-      if (labels && labels.length !== batch) throw new ArgumentError("labels", `must have one label per batch item (${batch}), got ${labels.length}`);
+      const lab = callLabels ?? labels;
+      if (lab && lab.length !== batch) throw new ArgumentError("labels", `must have one label per batch item (${batch}), got ${lab.length}`);
+      const netLabels = lab && K > 0 ? Int32Array.from(lab, (l) => (l < 0 ? K : l)) : undefined;
       const out = new Float32Array(x.length);
       // sigma = 0 is the data itself: D(x; 0) = x
-      const { F, coefs } = preconditionedForward(net, precond, x, Float64Array.from(sigma, (s) => Math.max(s, precond.sigmaMin * 1e-3)), [batch, ...itemShape], labels);
+      const safe = Float64Array.from(sigma, (s) => Math.max(s, precond.sigmaMin * 1e-3));
+      const { F, coefs } = preconditionedForward(net, precond, x, safe, [batch, ...itemShape], netLabels);
       for (let b = 0; b < batch; b++) {
         const { cSkip, cOut } = coefs[b];
         for (let i = b * D; i < (b + 1) * D; i++) out[i] = sigma[b] === 0 ? x[i] : cSkip * x[i] + cOut * F.data[i];

@@ -26,9 +26,10 @@ export async function workerdFetch(entry: string, path = "/"): Promise<Response>
   const { build } = await import("esbuild");
   const { Miniflare } = await import("miniflare");
   const out = await build({ entryPoints: [entry], bundle: true, format: "esm", target: "es2022", platform: "neutral", write: false, loader: { ".wasm": "binary" } });
+  // Modules listed explicitly: miniflare then does not scan the bundle for dynamic imports (the kernels'
+  // Node-only disk reader is one, never reached in workerd).
   const mf = new Miniflare({
-    modules: true,
-    script: out.outputFiles[0].text,
+    modules: [{ type: "ESModule", path: "worker.js", contents: out.outputFiles[0].text }],
     compatibilityDate: "2026-04-01",
     cf: false,
   });
