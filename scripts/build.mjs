@@ -8,15 +8,12 @@ const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true,
 
 rmSync("dist", { recursive: true, force: true });
 
-// The library: platform-neutral, so it runs in Node, Deno, Bun, Workers and browsers.
-await build({
-  ...common,
-  entryPoints: { index: "src/index.ts" },
-  outdir: "dist",
-  platform: "neutral",
-  mainFields: ["module", "main"],
-  loader: { ".wasm": "binary" },
-});
+// The library: platform-neutral, so it runs in Node, Deno, Bun, Workers and browsers. The default
+// bundle embeds the kernels' wasm as bytes; the workerd bundle imports it as a module (workerd refuses
+// to compile wasm from bytes), copied beside the bundle.
+const lib = { ...common, outdir: "dist", platform: "neutral", mainFields: ["module", "main"] };
+await build({ ...lib, entryPoints: { index: "src/entry/embedded.ts" }, loader: { ".wasm": "binary" } });
+await build({ ...lib, entryPoints: { workerd: "src/entry/workerd.ts" }, loader: { ".wasm": "copy" }, assetNames: "[name]" });
 
 // The CLI: Node only.
 await build({

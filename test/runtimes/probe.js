@@ -53,5 +53,18 @@ export async function fingerprint(lib, seed = 7) {
   const xt = lib.qSample(lib.discreteSchedule("cosine"), x0, eps, Array.from({ length: N }, (_, i) => 100 + 150 * i), N);
   parts.forward = await sha256(bytesOf(xt));
   parts.png = await sha256(lib.encodePng(lib.imageGrid(xt, [N, 1, size, size], { cols: 3, scale: 2 })));
+
+  // The WASM SIMD kernels: a small class-conditional UNet, seeded weights, a few Heun steps.
+  const k = await lib.initKernels({ backend: "wasm" });
+  parts.backend = k.backend;
+  lib.useKernels(k);
+  const net = new lib.UNet({ ...lib.MNIST_UNET, size: 8, channels: [8, 16], attentionLevels: [1], groups: 4, embDim: 8 }).initialize(seed);
+  // training-time init leaves zero output layers; give them values so the output depends on every layer
+  for (const [name, t] of net.parameters()) if (name.startsWith("out.conv")) rng.stream(name).normal(t.data);
+  const precond = lib.edmPreconditioner(0.5, 0.002, 80);
+  const den = lib.networkDenoiser(net, precond, [1, 8, 8], Int32Array.of(3, 7));
+  const sig4 = lib.karrasSigmas(4, 0.002, 80);
+  const x = lib.initialNoise(rng, 2, 64, sig4[0]);
+  parts.unet = await sha256(bytesOf(lib.getSampler("heun")(den, x, sig4, { batch: 2, rng })));
   return parts;
 }

@@ -15,7 +15,9 @@ describe("the same seed gives the same bytes in every runtime", () => {
   it("the fingerprint depends on the seed (so equal hashes below mean something)", () => {
     const other = node("test/runtimes/run.mjs", "8") as Fingerprint;
     for (const k of ["normals", "normals64", "uniforms", "forward", "png"]) expect(other[k]).not.toBe(reference[k]);
-    expect(Object.keys(reference).length).toBe(8);
+    expect(Object.keys(reference).length).toBe(10);
+    expect(reference.backend).toBe("wasm");
+    expect(other.unet).not.toBe(reference.unet);
   });
 
   it("Deno equals Node", () => {

@@ -25,11 +25,16 @@ export const node = (script: string, ...args: string[]) => runJson(process.execP
 export async function workerdFetch(entry: string, path = "/"): Promise<Response> {
   const { build } = await import("esbuild");
   const { Miniflare } = await import("miniflare");
-  const out = await build({ entryPoints: [entry], bundle: true, format: "esm", target: "es2022", platform: "neutral", write: false, loader: { ".wasm": "binary" } });
+  // the workerd bundle imports kernels.wasm as a module: keep that import and hand miniflare the file
+  const out = await build({ entryPoints: [entry], bundle: true, format: "esm", target: "es2022", platform: "neutral", write: false, external: ["*.wasm"] });
+  const code = out.outputFiles[0].text.replace(/from\s+"[^"]*kernels\.wasm"/g, 'from "./kernels.wasm"');
   // Modules listed explicitly: miniflare then does not scan the bundle for dynamic imports (the kernels'
   // Node-only disk reader is one, never reached in workerd).
   const mf = new Miniflare({
-    modules: [{ type: "ESModule", path: "worker.js", contents: out.outputFiles[0].text }],
+    modules: [
+      { type: "ESModule", path: "worker.js", contents: code },
+      { type: "CompiledWasm", path: "kernels.wasm", contents: readFileSync(join(ROOT, "dist/kernels.wasm")) },
+    ],
     compatibilityDate: "2026-04-01",
     cf: false,
   });

@@ -1,5 +1,5 @@
 // workerd entry for the fingerprint (bundled by the test with esbuild).
-import * as lib from "../../dist/index.js";
+import * as lib from "../../dist/workerd.js";
 import { fingerprint } from "./probe.js";
 
 export default {
