@@ -21,7 +21,7 @@ export interface ToyOptions {
   labels?: Int32Array;
 }
 
-type Gen = (n: number, rng: Rng, opts: ToyOptions) => Float32Array;
+type Gen = (n: number, rng: Rng, opts?: ToyOptions) => Float32Array;
 
 function draws(n: number, rng: Rng, uniformsPerPoint: number): { u: Float64Array; z: Float64Array } {
   return { u: rng.uniform(new Float64Array(n * uniformsPerPoint), 0), z: rng.normal(new Float64Array(n * 2), 1) };
