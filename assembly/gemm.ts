@@ -62,6 +62,7 @@ export function arena_base(): usize {
 export const A_DENSE: i32 = 0; // A[i*lda + k]
 export const A_TRANS: i32 = 1; // A[k*lda + i]
 export const A_CONVW_T: i32 = 2; // weights w[Co, Ci, R, S]: A(ci, (co, rs)) = w[co*Ci*RS + ci*RS + rs]
+export const A_CONVW_TF: i32 = 3; // the same, kernel flipped: A(ci, (co, rs)) = w[co*Ci*RS + ci*RS + RS-1-rs]
 // B modes: element B(k, j)
 export const B_DENSE: i32 = 0; // B[k*ldb + j]
 export const B_TRANS: i32 = 1; // B[j*ldb + k]
@@ -161,14 +162,15 @@ function packABlock(mode: i32, a: usize, lda: i32, i0: i32, k0: i32, mc: i32, kc
             src += step;
           }
         } else {
-          // A_CONVW_T: k = co*RS + rs
+          // A_CONVW_T(F): k = co*RS + rs
           const RS = gR * gS;
+          const flip = mode == A_CONVW_TF;
           const coStride = gAC * RS;
           let kk = k0;
           let co = kk / RS;
           let rs = kk - co * RS;
           for (let k = 0; k < kc; k++) {
-            store<f32>(d + (<usize>k << 4), load<f32>(a + (<usize>(co * coStride + i * RS + rs) << 2)));
+            store<f32>(d + (<usize>k << 4), load<f32>(a + (<usize>(co * coStride + i * RS + (flip ? RS - 1 - rs : rs)) << 2)));
             rs++;
             if (rs == RS) {
               rs = 0;
@@ -343,35 +345,12 @@ function packIm2colT(src: usize, dst: usize, k0: i32, j: i32, kc: i32, cols: i32
 
 // ---- micro-kernel ------------------------------------------------------------------------------------
 
-/** C[4x8] (+)= Apanel[kc x 4]ᵀ · Bpanel[kc x 8]; mr x nr of the tile are stored (partial tiles bounce). */
-function micro4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, accum: bool, mr: i32, nr: i32): void {
-  let c00 = f32x4.splat(0);
-  let c01 = c00;
-  let c10 = c00;
-  let c11 = c00;
-  let c20 = c00;
-  let c21 = c00;
-  let c30 = c00;
-  let c31 = c00;
-  const paEnd = pa + (<usize>kc << 4);
-  do {
-    const b0 = v128.load(pb);
-    const b1 = v128.load(pb, 16);
-    let a = v128.load32_splat(pa);
-    c00 = madd(c00, a, b0);
-    c01 = madd(c01, a, b1);
-    a = v128.load32_splat(pa, 4);
-    c10 = madd(c10, a, b0);
-    c11 = madd(c11, a, b1);
-    a = v128.load32_splat(pa, 8);
-    c20 = madd(c20, a, b0);
-    c21 = madd(c21, a, b1);
-    a = v128.load32_splat(pa, 12);
-    c30 = madd(c30, a, b0);
-    c31 = madd(c31, a, b1);
-    pa += 16;
-    pb += 32;
-  } while (pa < paEnd); // kc >= 1
+/** Store a 4x8 tile (rows c0 .. c3, two vectors each) to C, adding to C when accum; partial tiles bounce. */
+// @ts-ignore: decorator
+@inline function storeTile(
+  c: usize, ldc: i32, accum: bool, mr: i32, nr: i32,
+  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+): void {
   if (mr == MR && nr == NR) {
     const ld = <usize>ldc << 2;
     const p0 = c;
@@ -416,6 +395,74 @@ function micro4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, accum: bool
       store<f32>(row + off, accum ? load<f32>(row + off) + v : v);
     }
   }
+}
+
+/** C[4x8] (+)= Apanel[kc x 4]ᵀ · Bpanel[kc x 8]; mr x nr of the tile are stored. */
+function micro4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, accum: bool, mr: i32, nr: i32): void {
+  let c00 = f32x4.splat(0);
+  let c01 = c00;
+  let c10 = c00;
+  let c11 = c00;
+  let c20 = c00;
+  let c21 = c00;
+  let c30 = c00;
+  let c31 = c00;
+  const paEnd = pa + (<usize>kc << 4);
+  do {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = madd(c00, a, b0);
+    c01 = madd(c01, a, b1);
+    a = v128.load32_splat(pa, 4);
+    c10 = madd(c10, a, b0);
+    c11 = madd(c11, a, b1);
+    a = v128.load32_splat(pa, 8);
+    c20 = madd(c20, a, b0);
+    c21 = madd(c21, a, b1);
+    a = v128.load32_splat(pa, 12);
+    c30 = madd(c30, a, b0);
+    c31 = madd(c31, a, b1);
+    pa += 16;
+    pb += 32;
+  } while (pa < paEnd); // kc >= 1
+  storeTile(c, ldc, accum, mr, nr, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+/**
+ * The direct-convolution twin of micro4x8: B is not packed; row k of the 8-column B panel is the 8
+ * contiguous floats at xcol + tab[k] (tab: byte offsets of the taps (channel, r, s) in the padded image).
+ */
+function micro4x8Taps(kc: i32, pa: usize, tab: usize, xcol: usize, c: usize, ldc: i32, accum: bool, mr: i32, nr: i32): void {
+  let c00 = f32x4.splat(0);
+  let c01 = c00;
+  let c10 = c00;
+  let c11 = c00;
+  let c20 = c00;
+  let c21 = c00;
+  let c30 = c00;
+  let c31 = c00;
+  const paEnd = pa + (<usize>kc << 4);
+  do {
+    const pb = xcol + <usize>load<i32>(tab);
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = madd(c00, a, b0);
+    c01 = madd(c01, a, b1);
+    a = v128.load32_splat(pa, 4);
+    c10 = madd(c10, a, b0);
+    c11 = madd(c11, a, b1);
+    a = v128.load32_splat(pa, 8);
+    c20 = madd(c20, a, b0);
+    c21 = madd(c21, a, b1);
+    a = v128.load32_splat(pa, 12);
+    c30 = madd(c30, a, b0);
+    c31 = madd(c31, a, b1);
+    pa += 16;
+    tab += 4;
+  } while (pa < paEnd); // kc >= 1
+  storeTile(c, ldc, accum, mr, nr, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
 // ---- driver ------------------------------------------------------------------------------------------
@@ -543,5 +590,119 @@ export function conv2d_bwd_weight_f32(
     const acc = accumulate != 0 || n > 0;
     if (pointwise) gemmDriver(Co, Ci, H * W, A_DENSE, dyn, H * W, B_TRANS, xn, H * W, dw, Ci, acc);
     else gemmDriver(Co, Ci * R * S, Ho * Wo, A_DENSE, dyn, Ho * Wo, B_IM2COL_T, xn, 0, dw, Ci * R * S, acc);
+  }
+}
+
+// ---- direct convolution, stride 1 (forward, and the input gradient as a flipped-kernel convolution) ----
+//
+// The image is copied once into a zero-padded plane per channel, xp[Cs, Hp, Wp]. Output position
+// (oy, ox) for tap (c, r, s) reads xp[c, oy + r, ox + s] = xp + c·Hp·Wp + r·Wp + s + q with q = oy·Wp + ox,
+// so over "virtual" columns q = 0 .. Ho·Wp − 1 every tap is a contiguous run: the micro-kernel reads B
+// straight from xp through a table of tap offsets (no im2col, no B packing). The Wp − Wo columns per row
+// that wrap around are computed and dropped when ct[Cd, Ho·Wp] is compacted into y.
+
+/** Workspace bytes conv2d_direct_f32 needs (xp + slack, tap table, ct). */
+export function conv2d_direct_ws_bytes(Cs: i32, Hs: i32, Ws: i32, Cd: i32, R: i32, S: i32, padH: i32, padW: i32): usize {
+  const Hp = Hs + 2 * padH;
+  const Wp = Ws + 2 * padW;
+  const Ho = Hp - R + 1;
+  const nv = ((Ho * Wp + NR - 1) / NR) * NR;
+  const xp = (<usize>(Cs * Hp * Wp + S + 2 * NR) << 2) + 64;
+  const tab = (<usize>(Cs * R * S) << 2) + 64;
+  const ct = (<usize>(Cd * nv) << 2) + 64;
+  return xp + tab + ct;
+}
+
+// @ts-ignore: decorator
+@inline function align64(p: usize): usize {
+  return (p + 63) & ~(<usize>63);
+}
+
+/**
+ * y[n, Cd, Ho, Wo] (+)= Σ w-taps · src[n, Cs, Hs, Ws], stride 1, zero padding (padH, padW).
+ * flip = 0: forward conv, w[Cd, Cs, R, S]. flip = 1: the input gradient of a conv whose weights are
+ * w[Cs, Cd, R, S] (Cs = that conv's outputs): A(cd, (cs, rs)) = w[cs, cd, R·S − 1 − rs].
+ */
+export function conv2d_direct_f32(
+  src: usize, w: usize, y: usize,
+  N: i32, Cs: i32, Hs: i32, Ws: i32, Cd: i32, R: i32, S: i32, padH: i32, padW: i32,
+  accumulate: i32, flip: i32, ws: usize,
+): void {
+  const Hp = Hs + 2 * padH;
+  const Wp = Ws + 2 * padW;
+  const Ho = Hp - R + 1;
+  const Wo = Wp - S + 1;
+  const RS = R * S;
+  const K = Cs * RS;
+  const nvReal = Ho * Wp;
+  const xp = align64(ws);
+  const plane = Hp * Wp;
+  const tab = align64(xp + (<usize>(Cs * plane + S + 2 * NR) << 2));
+  const ct = align64(tab + (<usize>K << 2));
+  // tap table: byte offset of (c, r, s) in xp
+  for (let c = 0; c < Cs; c++) {
+    for (let r = 0; r < R; r++) {
+      for (let q = 0; q < S; q++) store<i32>(tab + (<usize>(c * RS + r * S + q) << 2), (c * plane + r * Wp + q) << 2);
+    }
+  }
+  // zero the padded planes once; interiors are overwritten per image, borders and slack stay zero
+  memory.fill(xp, 0, <usize>(Cs * plane + S + 2 * NR) << 2);
+  gAC = Cd;
+  gR = R;
+  gS = S;
+  const aMode = flip ? A_CONVW_TF : A_DENSE;
+  const srcStride = <usize>(Cs * Hs * Ws) << 2;
+  const yStride = <usize>(Cd * Ho * Wo) << 2;
+  const pa0 = packA();
+  for (let n = 0; n < N; n++) {
+    const sn = src + <usize>n * srcStride;
+    for (let c = 0; c < Cs; c++) {
+      for (let iy = 0; iy < Hs; iy++) {
+        memory.copy(
+          xp + ((<usize>(c * plane + (iy + padH) * Wp + padW)) << 2),
+          sn + ((<usize>((c * Hs + iy) * Ws)) << 2),
+          <usize>Ws << 2,
+        );
+      }
+    }
+    // ct[Cd, nvReal] = A · taps(xp), K blocked by KC, M by MC
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      for (let ic = 0; ic < Cd; ic += MC) {
+        const mc = min(MC, Cd - ic);
+        packABlock(aMode, w, K, ic, pc, mc, kc);
+        const tk = tab + (<usize>pc << 2);
+        for (let jr = 0; jr < nvReal; jr += NR) {
+          const nr = min(NR, nvReal - jr);
+          const xcol = xp + (<usize>jr << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            const pa = pa0 + ((<usize>ir * <usize>kc) << 2);
+            micro4x8Taps(kc, pa, tk, xcol, ct + ((<usize>(ic + ir) * <usize>nvReal + <usize>jr) << 2), nvReal, pc > 0, mr, nr);
+          }
+        }
+      }
+    }
+    // compact ct rows (stride Wp) into y rows (stride Wo)
+    const yn = y + <usize>n * yStride;
+    for (let c = 0; c < Cd; c++) {
+      for (let oy = 0; oy < Ho; oy++) {
+        const from = ct + ((<usize>(c * nvReal + oy * Wp)) << 2);
+        const to = yn + ((<usize>((c * Ho + oy) * Wo)) << 2);
+        if (accumulate) {
+          let ox = 0;
+          for (; ox + 4 <= Wo; ox += 4) {
+            const o = <usize>ox << 2;
+            v128.store(to + o, f32x4.add(v128.load(to + o), v128.load(from + o)));
+          }
+          for (; ox < Wo; ox++) {
+            const o = <usize>ox << 2;
+            store<f32>(to + o, load<f32>(to + o) + load<f32>(from + o));
+          }
+        } else {
+          memory.copy(to, from, <usize>Wo << 2);
+        }
+      }
+    }
   }
 }

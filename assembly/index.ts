@@ -3,6 +3,14 @@
 // call; kernels here trust their arguments and never allocate. The generated bindings
 // (build/kernels.d.ts) are the single source of truth for these signatures on the TS side.
 
-export { arena_base, gemm_f32, conv2d_f32, conv2d_bwd_input_f32, conv2d_bwd_weight_f32 } from "./gemm";
+export {
+  arena_base,
+  gemm_f32,
+  conv2d_f32,
+  conv2d_bwd_input_f32,
+  conv2d_bwd_weight_f32,
+  conv2d_direct_f32,
+  conv2d_direct_ws_bytes,
+} from "./gemm";
 export * from "./ops";
 export { simd_peak_f32 } from "./peak";

@@ -17,7 +17,9 @@
 // - Kernels accept any Float32Array. One whose `.buffer === memory.buffer` is used in place (zero-copy:
 //   its byteOffset is the pointer). Any other array is copied into scratch above the arena top, the kernel
 //   runs, outputs are copied back, and the scratch is released. Staging can grow memory, so all resident
-//   pointers are taken before staging; after such a call, re-derive views.
+//   pointers are taken before staging; after such a call, re-derive views. Stride-1 convolutions also take
+//   a temporary workspace (a padded image copy) above the arena top. To rule out growth during calls,
+//   pre-grow once at startup: `const m = k.mark(); k.alloc(bigEnough); k.release(m)` (memory never shrinks).
 // - Exported signatures come from the compiler's generated bindings (build/kernels.d.ts, `asc --bindings
 //   raw`): the type `Exports` below is derived from them, so there is one source of truth.
 //
@@ -99,12 +101,40 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
     return a.buffer === mb && b.buffer === mb && c.buffer === mb;
   }
 
-  function conv(
-    fn: (a: number, b: number, c: number, N: number, Ci: number, H: number, W: number, Co: number, R: number, S: number, st: number, pad: number, Ho: number, Wo: number, acc: number) => void,
-  ) {
+  /** Run `run` with `bytes` of temporary workspace above the arena top (released afterwards). */
+  function withWorkspace(bytes: number, run: (ws: number) => void): void {
+    const mark = top;
+    try {
+      run(bump(bytes));
+    } finally {
+      top = mark;
+    }
+  }
+
+  type ConvFn = (a: number, b: number, c: number, N: number, Ci: number, H: number, W: number, Co: number, R: number, S: number, st: number, pad: number, Ho: number, Wo: number, acc: number) => void;
+  /**
+   * Convolution passes. Stride-1 forward and input-gradient convolutions (other than 1x1) run the direct
+   * kernel, which reads the taps of a zero-padded copy of the image (workspace from the arena top); the
+   * others run the GEMM driver with im2col packing. Pointers are taken before the workspace is bumped.
+   */
+  function conv(fn: ConvFn, direct: "fwd" | "bwd" | null) {
     return (a: Float32Array, b: Float32Array, c: Float32Array, d: ConvDims, accumulate: boolean): void => {
-      const call = (pa: number, pb: number, pc: number) =>
-        fn(pa, pb, pc, d.N, d.Ci, d.H, d.W, d.Co, d.R, d.S, d.st, d.pad, d.Ho, d.Wo, accumulate ? 1 : 0);
+      const acc = accumulate ? 1 : 0;
+      const pointwise = d.R === 1 && d.S === 1 && d.pad === 0;
+      const useDirect = direct !== null && d.st === 1 && !pointwise && (direct === "fwd" || (d.pad <= d.R - 1 && d.pad <= d.S - 1));
+      const call = (pa: number, pb: number, pc: number) => {
+        if (!useDirect) {
+          fn(pa, pb, pc, d.N, d.Ci, d.H, d.W, d.Co, d.R, d.S, d.st, d.pad, d.Ho, d.Wo, acc);
+          return;
+        }
+        // fwd: src = x [Ci, H, W] -> y [Co, Ho, Wo]; bwd: src = dy [Co, Ho, Wo] -> dx [Ci, H, W], flipped taps
+        const fwd = direct === "fwd";
+        const [Cs, Hs, Ws, Cd] = fwd ? [d.Ci, d.H, d.W, d.Co] : [d.Co, d.Ho, d.Wo, d.Ci];
+        const padH = fwd ? d.pad : d.R - 1 - d.pad;
+        const padW = fwd ? d.pad : d.S - 1 - d.pad;
+        const bytes = e.conv2d_direct_ws_bytes(Cs, Hs, Ws, Cd, d.R, d.S, padH, padW) >>> 0;
+        withWorkspace(bytes, (ws) => e.conv2d_direct_f32(pa, pb, pc, d.N, Cs, Hs, Ws, Cd, d.R, d.S, padH, padW, acc, fwd ? 0 : 1, ws));
+      };
       if (res3(a, b, c)) call(a.byteOffset, b.byteOffset, c.byteOffset);
       else stage([a, b, c], 4, (p) => call(p[0], p[1], p[2]));
     };
@@ -137,9 +167,9 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
       if (res3(A, B, C)) e.gemm_f32(+tA, +tB, M, N, K, A.byteOffset, lda, B.byteOffset, ldb, C.byteOffset, ldc, +acc);
       else stage([A, B, C], 4, (p) => e.gemm_f32(+tA, +tB, M, N, K, p[0], lda, p[1], ldb, p[2], ldc, +acc));
     },
-    conv2d: conv(e.conv2d_f32),
-    conv2dBackwardInput: conv(e.conv2d_bwd_input_f32),
-    conv2dBackwardWeight: conv(e.conv2d_bwd_weight_f32),
+    conv2d: conv(e.conv2d_f32, "fwd"),
+    conv2dBackwardInput: conv(e.conv2d_bwd_input_f32, "bwd"),
+    conv2dBackwardWeight: conv(e.conv2d_bwd_weight_f32, null),
 
     biasAct(x, bias, y, outer, C, inner, act: Activation) {
       const a = act === "silu" ? 1 : 0;
