@@ -610,7 +610,8 @@ export function conv2d_direct_ws_bytes(Cs: i32, Hs: i32, Ws: i32, Cd: i32, R: i3
   const xp = (<usize>(Cs * Hp * Wp + S + 2 * NR) << 2) + 64;
   const tab = (<usize>(Cs * R * S) << 2) + 64;
   const ct = (<usize>(Cd * nv) << 2) + 64;
-  return xp + tab + ct;
+  const ap = (<usize>(((Cd + MR - 1) / MR) * MR * Cs * R * S) << 2) + 64;
+  return xp + tab + ct + ap;
 }
 
 // @ts-ignore: decorator
@@ -639,6 +640,8 @@ export function conv2d_direct_f32(
   const plane = Hp * Wp;
   const tab = align64(xp + (<usize>(Cs * plane + S + 2 * NR) << 2));
   const ct = align64(tab + (<usize>K << 2));
+  const nvPad = ((nvReal + NR - 1) / NR) * NR;
+  const apk = align64(ct + (<usize>(Cd * nvPad) << 2));
   // tap table: byte offset of (c, r, s) in xp
   for (let c = 0; c < Cs; c++) {
     for (let r = 0; r < R; r++) {
@@ -653,7 +656,17 @@ export function conv2d_direct_f32(
   const aMode = flip ? A_CONVW_TF : A_DENSE;
   const srcStride = <usize>(Cs * Hs * Ws) << 2;
   const yStride = <usize>(Cd * Ho * Wo) << 2;
-  const pa0 = packA();
+  // pack the weights once for all images: block (pc, ic) at apk + (pc·Mpad + ic·kc)·4 floats
+  const Mpad = ((Cd + MR - 1) / MR) * MR;
+  for (let pc = 0; pc < K; pc += KC) {
+    const kc = min(KC, K - pc);
+    for (let ic = 0; ic < Cd; ic += MC) {
+      const mc = min(MC, Cd - ic);
+      packABlock(aMode, w, K, ic, pc, mc, kc);
+      const mcPad = ((mc + MR - 1) / MR) * MR;
+      memory.copy(apk + ((<usize>pc * <usize>Mpad + <usize>ic * <usize>kc) << 2), packA(), <usize>(mcPad * kc) << 2);
+    }
+  }
   for (let n = 0; n < N; n++) {
     const sn = src + <usize>n * srcStride;
     for (let c = 0; c < Cs; c++) {
@@ -670,7 +683,7 @@ export function conv2d_direct_f32(
       const kc = min(KC, K - pc);
       for (let ic = 0; ic < Cd; ic += MC) {
         const mc = min(MC, Cd - ic);
-        packABlock(aMode, w, K, ic, pc, mc, kc);
+        const pa0 = apk + ((<usize>pc * <usize>Mpad + <usize>ic * <usize>kc) << 2);
         const tk = tab + (<usize>pc << 2);
         for (let jr = 0; jr < nvReal; jr += NR) {
           const nr = min(NR, nvReal - jr);
