@@ -595,19 +595,29 @@ export function conv2d_bwd_weight_f32(
 
 // ---- direct convolution, stride 1 (forward, and the input gradient as a flipped-kernel convolution) ----
 //
-// The image is copied once into a zero-padded plane per channel, xp[Cs, Hp, Wp]. Output position
-// (oy, ox) for tap (c, r, s) reads xp[c, oy + r, ox + s] = xp + c·Hp·Wp + r·Wp + s + q with q = oy·Wp + ox,
-// so over "virtual" columns q = 0 .. Ho·Wp − 1 every tap is a contiguous run: the micro-kernel reads B
-// straight from xp through a table of tap offsets (no im2col, no B packing). The Wp − Wo columns per row
-// that wrap around are computed and dropped when ct[Cd, Ho·Wp] is compacted into y.
+// The image is copied once into zero-padded planes xp[Cs] of row pitch Wp: x[c, iy, ix] sits at
+// xp + c·plane + (iy + padH)·Wp + padW + ix. Output (oy, ox) for tap (c, r, s) then reads
+// xp + c·plane + r·Wp + s + q with q = oy·Wp + ox, so over "virtual" columns q = 0 .. Ho·Wp − 1 every tap
+// is one contiguous run: the micro-kernel reads B straight from xp through a table of tap offsets (no
+// im2col, no B packing). Consecutive rows share their zero gap (Wp − Ws ≥ padW serves as the right pad of
+// one row and the left pad of the next), so only Wp − Wo columns per row (1 for 3x3 pad 1) are wasted;
+// they are computed and dropped when ct[Cd, Ho·Wp] is compacted into y.
+
+// @ts-ignore: decorator
+@inline function directPitch(Ws: i32, S: i32, padW: i32): i32 {
+  return max(Ws + padW, Ws + 2 * padW - S + 1);
+}
+// @ts-ignore: decorator
+@inline function directPlane(Hs: i32, Ws: i32, padH: i32, padW: i32, S: i32): i32 {
+  return (Hs + 2 * padH) * directPitch(Ws, S, padW) + padW;
+}
 
 /** Workspace bytes conv2d_direct_f32 needs (xp + slack, tap table, ct). */
 export function conv2d_direct_ws_bytes(Cs: i32, Hs: i32, Ws: i32, Cd: i32, R: i32, S: i32, padH: i32, padW: i32): usize {
-  const Hp = Hs + 2 * padH;
-  const Wp = Ws + 2 * padW;
-  const Ho = Hp - R + 1;
+  const Wp = directPitch(Ws, S, padW);
+  const Ho = Hs + 2 * padH - R + 1;
   const nv = ((Ho * Wp + NR - 1) / NR) * NR;
-  const xp = (<usize>(Cs * Hp * Wp + S + 2 * NR) << 2) + 64;
+  const xp = (<usize>(Cs * directPlane(Hs, Ws, padH, padW, S) + S + 2 * NR) << 2) + 64;
   const tab = (<usize>(Cs * R * S) << 2) + 64;
   const ct = (<usize>(Cd * nv) << 2) + 64;
   const ap = (<usize>(((Cd + MR - 1) / MR) * MR * Cs * R * S) << 2) + 64;
@@ -629,15 +639,14 @@ export function conv2d_direct_f32(
   N: i32, Cs: i32, Hs: i32, Ws: i32, Cd: i32, R: i32, S: i32, padH: i32, padW: i32,
   accumulate: i32, flip: i32, ws: usize,
 ): void {
-  const Hp = Hs + 2 * padH;
-  const Wp = Ws + 2 * padW;
-  const Ho = Hp - R + 1;
-  const Wo = Wp - S + 1;
+  const Wp = directPitch(Ws, S, padW);
+  const Ho = Hs + 2 * padH - R + 1;
+  const Wo = Ws + 2 * padW - S + 1;
   const RS = R * S;
   const K = Cs * RS;
   const nvReal = Ho * Wp;
   const xp = align64(ws);
-  const plane = Hp * Wp;
+  const plane = directPlane(Hs, Ws, padH, padW, S);
   const tab = align64(xp + (<usize>(Cs * plane + S + 2 * NR) << 2));
   const ct = align64(tab + (<usize>K << 2));
   const nvPad = ((nvReal + NR - 1) / NR) * NR;
