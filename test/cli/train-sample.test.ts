@@ -1,0 +1,121 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decode } from "fast-png";
+import { describe, expect, it } from "vitest";
+import { runTrain, type TrainCliOptions } from "../../src/cli/train.ts";
+import { sampleModel } from "../../src/cli/sample.ts";
+import { readSafetensors } from "../../src/io/safetensors.ts";
+import { loadModel, saveModel } from "../../src/model.ts";
+import { MNIST_UNET, UNet } from "../../src/nn/unet.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "ed-train-"));
+const base = (name: string): TrainCliOptions => ({
+  dataset: "moons",
+  preset: "toy",
+  steps: 40,
+  batch: 32,
+  lr: 1e-3,
+  warmup: 5,
+  seed: 3,
+  ema: 0.99,
+  labelDropout: 0,
+  checkpointEvery: 20,
+  out: join(dir, `${name}.safetensors`),
+  checkpoint: join(dir, `${name}.ckpt.safetensors`),
+  resume: false,
+  fp16: false,
+});
+
+function weights(path: string): Map<string, Float32Array> {
+  const m = loadModel(new Uint8Array(readFileSync(path)));
+  return new Map([...m.net.parameters()].map(([k, t]) => [k, t.data]));
+}
+
+describe("edge-diffusion train", () => {
+  it("stopping at step 20 and resuming to 40 gives the same model as 40 steps in one go", async () => {
+    await runTrain(base("straight"));
+    await runTrain({ ...base("split"), steps: 20 });
+    const r = await runTrain({ ...base("split"), steps: 40, resume: true });
+    expect(r.step).toBe(40);
+    const a = weights(join(dir, "straight.safetensors"));
+    const b = weights(join(dir, "split.safetensors"));
+    for (const [k, v] of a) expect(Buffer.from(b.get(k)!.buffer).equals(Buffer.from(v.buffer))).toBe(true);
+  });
+
+  it("refuses to resume with different settings, naming the setting", async () => {
+    await runTrain({ ...base("mismatch"), steps: 20 });
+    await expect(runTrain({ ...base("mismatch"), lr: 2e-3, resume: true })).rejects.toThrow(/--lr: is 0.002 but the checkpoint .* was trained with 0.001/);
+  });
+
+  it("--fp16 halves the model file and its weights are the float32 ones rounded to half precision", async () => {
+    await runTrain({ ...base("f32"), steps: 10 });
+    await runTrain({ ...base("f16"), steps: 10, fp16: true });
+    const s32 = readFileSync(join(dir, "f32.safetensors")).length;
+    const s16 = readFileSync(join(dir, "f16.safetensors")).length;
+    expect(s16).toBeLessThan(0.6 * s32);
+    const a = weights(join(dir, "f32.safetensors"));
+    const b = weights(join(dir, "f16.safetensors"));
+    for (const [k, v] of a) {
+      const w = b.get(k)!;
+      // half precision: relative error <= 2^-11 for normal values, absolute <= 2^-25 near 0
+      v.forEach((x, i) => expect(Math.abs(w[i] - x)).toBeLessThanOrEqual(Math.abs(x) * 2 ** -11 + 2 ** -24));
+    }
+  });
+
+  it("rejects a preset that does not fit the dataset and unknown datasets", async () => {
+    await expect(runTrain({ ...base("bad"), preset: "mnist" })).rejects.toThrow(/--preset: mnist does not fit dataset moons/);
+    await expect(runTrain({ ...base("bad"), dataset: "nope" })).rejects.toThrow(/--dataset: must be "mnist" or a 2-D toy/);
+    await expect(runTrain({ ...base("bad"), steps: 0 })).rejects.toThrow(/--steps/);
+  });
+});
+
+describe("edge-diffusion sample", () => {
+  // a tiny class-conditional image model, saved without training (the sampler path is what is tested)
+  const net = new UNet({ ...MNIST_UNET, channels: [8, 16], attentionLevels: [1], groups: 4, embDim: 8 }).initialize(1);
+  const modelPath = join(dir, "tiny-unet.safetensors");
+  writeFileSync(modelPath, saveModel(net, { parameterization: "edm", sigmaData: 0.5, sigmaMin: 0.002, sigmaMax: 80 }));
+  const model = loadModel(new Uint8Array(readFileSync(modelPath)));
+
+  it("writes the raw [N, C, H, W] tensor in [-1, 1], the same for the same seed", () => {
+    const o = { count: 3, steps: 4, sampler: "heun", seed: 5, label: "all" as const, guidance: 1, format: "safetensors" as const };
+    const a = sampleModel(model, o);
+    const b = sampleModel(model, o);
+    expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
+    const f = readSafetensors(a.bytes);
+    expect(f.tensors.samples.shape).toEqual([3, 1, 28, 28]);
+    expect([...(f.tensors.samples.data as Float32Array)].every((v) => v >= -1 && v <= 1)).toBe(true);
+    expect([...a.labels!]).toEqual([0, 1, 2]);
+    expect(Buffer.from(sampleModel(model, { ...o, seed: 6 }).bytes).equals(Buffer.from(a.bytes))).toBe(false);
+  });
+
+  it("sample i is the same in a batch of 1 and of 4 (counter-based noise)", () => {
+    const o = { steps: 3, sampler: "euler_ancestral", seed: 2, label: 4, guidance: 1, format: "safetensors" as const };
+    const one = sampleModel(model, { ...o, count: 1 }).samples;
+    const four = sampleModel(model, { ...o, count: 4 }).samples;
+    expect([...four.subarray(0, 784)]).toEqual([...one]);
+  });
+
+  it("a PNG grid has one tile per sample; bad labels and guidance are named", () => {
+    const r = sampleModel(model, { count: 4, steps: 2, sampler: "euler", seed: 0, label: 3, guidance: 2, format: "png", cols: 2, scale: 1 });
+    const png = decode(r.bytes);
+    expect(png.width).toBe(2 * 28 + 3 * 2);
+    expect(png.height).toBe(2 * 28 + 3 * 2);
+    expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "euler", seed: 0, label: 10, guidance: 1, format: "png" })).toThrow(/--label: must be an integer in \[0, 9\]/);
+    expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "nope", seed: 0, label: 1, guidance: 1, format: "png" })).toThrow(/--sampler: must be one of/);
+  });
+
+  it("the built CLI samples a model file and rejects a file that is not a model", () => {
+    const out = join(dir, "grid.png");
+    const ok = spawnSync(process.execPath, ["dist/cli.js", "sample", "--model", modelPath, "--count", "2", "--steps", "2", "--out", out], { encoding: "utf8" });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain(`wrote ${out}`);
+    expect(decode(readFileSync(out)).width).toBeGreaterThan(28);
+    const junk = join(dir, "junk.safetensors");
+    writeFileSync(junk, new Uint8Array(100));
+    const bad = spawnSync(process.execPath, ["dist/cli.js", "sample", "--model", junk], { encoding: "utf8" });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/cannot read the file/);
+  });
+});
