@@ -307,9 +307,9 @@ const overhead: Record<string, number> = {};
   await sess.release();
 }
 
-// TS reference backend (the fallback) vs a naive i-j-k triple loop, 256³
+// TS reference backend (the fallback) vs a naive i-j-k triple loop, 512³
 {
-  const n = 256;
+  const n = 512;
   const A = randn(n * n);
   const B = randn(n * n);
   const C = new Float32Array(n * n);
@@ -337,7 +337,7 @@ const lines = [
 ];
 for (const r of rows) {
   const g = r.gflops;
-  if (r.name.startsWith("gemm 256³ TS")) continue;
+  if (r.name.startsWith("gemm 512³ TS")) continue;
   if (r.name.startsWith("SIMD128")) {
     lines.push(`| ${r.name} | ${f1(g.wasm)} | | | | | |`);
     continue;
@@ -346,7 +346,7 @@ for (const r of rows) {
     `| ${r.name} | ${f1(g.wasm)} | ${f1(g["wasm-relaxed"])} | ${f1(g["tfjs-wasm"])} | ${f1(g["ort-web"])} | ${f2(g.wasm / g["tfjs-wasm"])} | ${f2(g.wasm / g["ort-web"])} |`,
   );
 }
-const tsRow = rows.find((r) => r.name.startsWith("gemm 256³ TS"))!;
+const tsRow = rows.find((r) => r.name.startsWith("gemm 512³ TS"))!;
 const table = lines.join("\n");
 const extra = [
   "",
@@ -356,7 +356,7 @@ const extra = [
   "",
   ...Object.entries(overhead).map(([k, v]) => `- ${k}: ${v.toFixed(2)}`),
   "",
-  `TS reference backend gemm 256³: ${tsRow.gflops["ts-reference"].toFixed(2)} GFLOP/s vs naive JS triple loop ${tsRow.gflops["naive-js"].toFixed(2)} GFLOP/s (${(tsRow.gflops["ts-reference"] / tsRow.gflops["naive-js"]).toFixed(1)}×).`,
+  `TS reference backend gemm 512³: ${tsRow.gflops["ts-reference"].toFixed(2)} GFLOP/s vs naive JS triple loop ${tsRow.gflops["naive-js"].toFixed(2)} GFLOP/s (${(tsRow.gflops["ts-reference"] / tsRow.gflops["naive-js"]).toFixed(1)}×).`,
 ].join("\n");
 console.log(table + "\n" + extra);
 

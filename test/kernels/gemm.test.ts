@@ -95,6 +95,14 @@ describe("gemm: wasm vs reference", () => {
     }
   });
 
+  it("overwrites C (NaN in C does not leak) unless accumulating", () => {
+    for (const k of [ts, wasm]) {
+      const C = new Float32Array(9).fill(NaN);
+      k.gemm(false, false, 3, 3, 2, new Float32Array(6).fill(1), 2, new Float32Array(6).fill(1), 3, C, 3);
+      expect([...C]).toEqual(new Array(9).fill(2));
+    }
+  });
+
   it("propagates NaN and Inf like the reference", () => {
     const A = new Float32Array([1, NaN, 2, 3]);
     const B = new Float32Array([1, 2, Infinity, 4]);

@@ -16,9 +16,10 @@ function scratch(n: number): Float64Array {
 
 /**
  * C (+)= op(A)·op(B). Element (i, k) of op(A) is A[i·sai + k·sak], element (k, j) of op(B) is
- * B[k·sbk + j·sbj], so transposes are just swapped strides. C is computed in 2 x 4 blocks whose eight
- * sums stay in float64 registers over the whole k loop (≈ 4× the naive triple loop); the edges one
- * element at a time. Each C element is Σ_k in ascending k, in float64, rounded once.
+ * B[k·sbk + j·sbj], so transposes are just swapped strides. For each strip of 4 columns, op(B)'s strip is
+ * first copied k-major into a contiguous float64 buffer (zero-padded past N); then C is computed in 2 x 4
+ * blocks whose eight sums stay in float64 registers over the whole k loop (≈ 3–4× the naive triple
+ * loop). Each C element is Σ_k in ascending k, in float64, rounded once.
  */
 export function gemm(
   transA: boolean, transB: boolean, M: number, N: number, K: number,
@@ -28,20 +29,24 @@ export function gemm(
   const sak = transA ? lda : 1;
   const sbk = transB ? 1 : ldb;
   const sbj = transB ? ldb : 1;
-  const M2 = M - (M % 2);
-  const N4 = N - (N % 4);
-  for (let i = 0; i < M2; i += 2) {
-    for (let j = 0; j < N4; j += 4) {
+  const strip = scratch(4 * K);
+  for (let j = 0; j < N; j += 4) {
+    const cols = Math.min(4, N - j);
+    for (let k = 0; k < K; k++) {
+      for (let t = 0; t < 4; t++) strip[4 * k + t] = t < cols ? B[k * sbk + (j + t) * sbj] : 0;
+    }
+    for (let i = 0; i < M; i += 2) {
+      const two = i + 1 < M;
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let pa = i * sai;
-      let pb = j * sbj;
-      for (let k = 0; k < K; k++) {
-        const a0 = A[pa];
-        const a1 = A[pa + sai];
-        const b0 = B[pb];
-        const b1 = B[pb + sbj];
-        const b2 = B[pb + 2 * sbj];
-        const b3 = B[pb + 3 * sbj];
+      const pa0 = i * sai;
+      const pa1 = two ? pa0 + sai : pa0; // an odd last row computes row i twice and stores it once
+      for (let k = 0, q = 0, o = 0; k < K; k++, q += 4, o += sak) {
+        const a0 = A[pa0 + o];
+        const a1 = A[pa1 + o];
+        const b0 = strip[q];
+        const b1 = strip[q + 1];
+        const b2 = strip[q + 2];
+        const b3 = strip[q + 3];
         c00 += a0 * b0;
         c01 += a0 * b1;
         c02 += a0 * b2;
@@ -50,29 +55,19 @@ export function gemm(
         c11 += a1 * b1;
         c12 += a1 * b2;
         c13 += a1 * b3;
-        pa += sak;
-        pb += sbk;
       }
-      const r0 = i * ldc + j;
-      const r1 = r0 + ldc;
-      C[r0] = accumulate ? C[r0] + c00 : c00;
-      C[r0 + 1] = accumulate ? C[r0 + 1] + c01 : c01;
-      C[r0 + 2] = accumulate ? C[r0 + 2] + c02 : c02;
-      C[r0 + 3] = accumulate ? C[r0 + 3] + c03 : c03;
-      C[r1] = accumulate ? C[r1] + c10 : c10;
-      C[r1 + 1] = accumulate ? C[r1 + 1] + c11 : c11;
-      C[r1 + 2] = accumulate ? C[r1 + 2] + c12 : c12;
-      C[r1 + 3] = accumulate ? C[r1 + 3] + c13 : c13;
+      store(C, i * ldc + j, cols, accumulate, c00, c01, c02, c03);
+      if (two) store(C, (i + 1) * ldc + j, cols, accumulate, c10, c11, c12, c13);
     }
   }
-  // edges: the last row when M is odd, the last N % 4 columns
-  for (let i = 0; i < M; i++) {
-    for (let j = i < M2 ? N4 : 0; j < N; j++) {
-      let sum = 0;
-      for (let k = 0; k < K; k++) sum += A[i * sai + k * sak] * B[k * sbk + j * sbj];
-      C[i * ldc + j] = accumulate ? C[i * ldc + j] + sum : sum;
-    }
-  }
+}
+
+/** C[at .. at + cols) (+)= the first `cols` of (s0, s1, s2, s3). */
+function store(C: Float32Array, at: number, cols: number, accumulate: boolean, s0: number, s1: number, s2: number, s3: number): void {
+  C[at] = accumulate ? C[at] + s0 : s0;
+  if (cols > 1) C[at + 1] = accumulate ? C[at + 1] + s1 : s1;
+  if (cols > 2) C[at + 2] = accumulate ? C[at + 2] + s2 : s2;
+  if (cols > 3) C[at + 3] = accumulate ? C[at + 3] + s3 : s3;
 }
 
 /** y[n, co, oy, ox] = Σ_{ci, r, s} w[co, ci, r, s]·x[n, ci, oy·st − pad + r, ox·st − pad + s] (zero outside). */
