@@ -345,47 +345,30 @@ function packIm2colT(src: usize, dst: usize, k0: i32, j: i32, kc: i32, cols: i32
 
 // ---- micro-kernel ------------------------------------------------------------------------------------
 
-/** Store a 4x8 tile (rows c0 .. c3, two vectors each) to C, adding to C when accum; partial tiles bounce. */
-// @ts-ignore: decorator
-@inline function storeTile(
-  c: usize, ldc: i32, accum: bool, mr: i32, nr: i32,
-  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
-): void {
+/**
+ * Apply the 4x8 tile at tile() to C: store or add its mr x nr part. Out of line on purpose: with the
+ * C update inlined after the k loop, V8 ran short of xmm registers and spilled an accumulator inside the
+ * loop (and zero-extended both panel pointers every step); the micro-kernels now end by storing their
+ * accumulators to the tile and calling this.
+ */
+function applyTile(c: usize, ldc: i32, accum: bool, mr: i32, nr: i32): void {
+  const t = tile();
   if (mr == MR && nr == NR) {
     const ld = <usize>ldc << 2;
-    const p0 = c;
-    const p1 = p0 + ld;
-    const p2 = p1 + ld;
-    const p3 = p2 + ld;
-    if (accum) {
-      c00 = f32x4.add(v128.load(p0), c00);
-      c01 = f32x4.add(v128.load(p0, 16), c01);
-      c10 = f32x4.add(v128.load(p1), c10);
-      c11 = f32x4.add(v128.load(p1, 16), c11);
-      c20 = f32x4.add(v128.load(p2), c20);
-      c21 = f32x4.add(v128.load(p2, 16), c21);
-      c30 = f32x4.add(v128.load(p3), c30);
-      c31 = f32x4.add(v128.load(p3, 16), c31);
+    let p = c;
+    for (let i = 0; i < MR; i++) {
+      const tr = t + (<usize>i << 5);
+      if (accum) {
+        v128.store(p, f32x4.add(v128.load(p), v128.load(tr)));
+        v128.store(p, f32x4.add(v128.load(p, 16), v128.load(tr, 16)), 16);
+      } else {
+        v128.store(p, v128.load(tr));
+        v128.store(p, v128.load(tr, 16), 16);
+      }
+      p += ld;
     }
-    v128.store(p0, c00);
-    v128.store(p0, c01, 16);
-    v128.store(p1, c10);
-    v128.store(p1, c11, 16);
-    v128.store(p2, c20);
-    v128.store(p2, c21, 16);
-    v128.store(p3, c30);
-    v128.store(p3, c31, 16);
     return;
   }
-  const t = tile();
-  v128.store(t, c00);
-  v128.store(t, c01, 16);
-  v128.store(t, c10, 32);
-  v128.store(t, c11, 48);
-  v128.store(t, c20, 64);
-  v128.store(t, c21, 80);
-  v128.store(t, c30, 96);
-  v128.store(t, c31, 112);
   for (let i = 0; i < mr; i++) {
     const row = c + ((<usize>i * <usize>ldc) << 2);
     const trow = t + (<usize>i << 5);
@@ -395,6 +378,24 @@ function packIm2colT(src: usize, dst: usize, k0: i32, j: i32, kc: i32, cols: i32
       store<f32>(row + off, accum ? load<f32>(row + off) + v : v);
     }
   }
+}
+
+/** Store the accumulators of a 4x8 tile to C (see applyTile). */
+// @ts-ignore: decorator
+@inline function storeTile(
+  c: usize, ldc: i32, accum: bool, mr: i32, nr: i32,
+  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+): void {
+  const t = tile();
+  v128.store(t, c00);
+  v128.store(t, c01, 16);
+  v128.store(t, c10, 32);
+  v128.store(t, c11, 48);
+  v128.store(t, c20, 64);
+  v128.store(t, c21, 80);
+  v128.store(t, c30, 96);
+  v128.store(t, c31, 112);
+  applyTile(c, ldc, accum, mr, nr);
 }
 
 /** C[4x8] (+)= Apanel[kc x 4]ᵀ · Bpanel[kc x 8]; mr x nr of the tile are stored. */
