@@ -11,6 +11,7 @@ export {
   conv2d_bwd_weight_f32,
   conv2d_direct_f32,
   conv2d_direct_ws_bytes,
+  gemm_scalar_f32,
 } from "./gemm";
 export * from "./ops";
 export { simd_peak_f32 } from "./peak";
