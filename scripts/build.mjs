@@ -15,6 +15,9 @@ const lib = { ...common, outdir: "dist", platform: "neutral", mainFields: ["modu
 await build({ ...lib, entryPoints: { index: "src/entry/embedded.ts" }, loader: { ".wasm": "binary" } });
 await build({ ...lib, entryPoints: { workerd: "src/entry/workerd.ts" }, loader: { ".wasm": "copy" }, assetNames: "[name]" });
 
+// Node-only helpers (files, the mnist package): "edge-diffusion/node".
+await build({ ...common, entryPoints: { node: "src/node.ts" }, outdir: "dist", platform: "node", packages: "external" });
+
 // The CLI: Node only.
 await build({
   ...common,

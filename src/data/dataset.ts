@@ -63,8 +63,8 @@ export function checkDataset(ds: Dataset, arg = "dataset"): number {
  * same batches, in any runtime. Pass a generator reserved for batching (e.g. `root.stream("batches")`), so
  * these uniforms are not the ones the trainer draws for noise or timesteps from `root.stream(step)`.
  */
-export function batchIndices(rng: Rng, step: number, batchSize: number, n: number): Int32Array {
-  int("step", step, 0);
+export function batchIndices(rng: Rng, step: number | string, batchSize: number, n: number): Int32Array {
+  if (typeof step !== "string") int("step", step, 0);
   int("batchSize", batchSize, 1, 1 << 24);
   int("n", n, 1, 2 ** 31 - 1);
   const u = rng.stream(step).uniform(new Float64Array(batchSize));

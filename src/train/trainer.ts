@@ -4,6 +4,7 @@
 
 import { noGrad } from "../autograd/tensor.ts";
 import type { Denoiser } from "../denoiser.ts";
+import { batchIndices } from "../data/dataset.ts";
 import { Rng } from "../rng.ts";
 import { ArgumentError, int } from "../validate.ts";
 import { diffusionLoss, preconditionedForward, type LossConfig, type Network } from "./loss.ts";
@@ -63,12 +64,6 @@ export interface TrainResult {
   aborted: boolean;
 }
 
-/** The indices of step s's batch: uniform with replacement, from the step's own stream. */
-export function batchIndices(rng: Rng, batch: number, N: number): Int32Array {
-  const u = rng.stream("batch").uniform(new Float64Array(batch));
-  return Int32Array.from(u, (v) => Math.min(N - 1, Math.floor(v * N)));
-}
-
 export function train(o: TrainOptions): TrainResult {
   const B = int("batchSize", o.batchSize, 1, 65536);
   const N = o.data.shape[0];
@@ -93,7 +88,7 @@ export function train(o: TrainOptions): TrainResult {
   for (let s = start; s < o.steps; s++) {
     if (o.signal?.aborted) return { adam, ema, step: s, losses: losses.subarray(0, s - start), aborted: true };
     const rng = root.stream(s);
-    const idx = batchIndices(rng, B, N);
+    const idx = batchIndices(rng, "batch", B, N); // uniform with replacement, from the step's own stream
     idx.forEach((j, b) => {
       x0.set(o.data.images.subarray(j * D, (j + 1) * D), b * D);
       if (labels) labels[b] = o.data.labels![j];
