@@ -1,6 +1,7 @@
-// The benchmark's ceiling: 12 independent f32x4 mul+add chains on registers only (no memory traffic),
-// 96 flops per iteration. What SIMD128 mul+add can reach in this engine on this machine; GEMM and conv
-// are quoted as a fraction of it.
+// The benchmark's reference ceiling (design notes §5's kernel): 12 independent f32x4 chains
+// c = c·m + a on registers only (no memory traffic), 96 flops per iteration. Each chain is a multiply
+// then a dependent add, so it is bound by latency as much as by issue rate; a GEMM micro-kernel, whose
+// 8 accumulators each take one independent mul+add per step, can run slightly faster than this.
 export function simd_peak_f32(iters: i32, seed: f32): f32 {
   const m = f32x4.splat(0.999999);
   const a = f32x4.splat(1e-7);
