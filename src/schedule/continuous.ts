@@ -81,8 +81,8 @@ export class VPLinear extends VPSchedule {
 
 /**
  * VP cosine (Nichol & Dhariwal 2021, eq. 17, in continuous time): alphaBar(t) = f(t)/f(0),
- * f(t) = cos^2((t + s)/(1 + s) pi/2), t in [0, tMax]. tMax defaults to the t where alphaBar falls to
- * 1e-8 short of 1 (the formula reaches alphaBar = 0 at t = 1, an infinite VE sigma).
+ * f(t) = cos^2((t + s)/(1 + s) pi/2), t in [0, tMax]. tMax defaults to 0.9946, where alphaBar is about
+ * 7e-5 (VE sigma about 120): the formula reaches alphaBar = 0 at t = 1, an infinite VE sigma.
  */
 export class VPCosine extends VPSchedule {
   readonly tMin = 0;
