@@ -430,6 +430,38 @@ function micro4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, accum: bool
   storeTile(c, ldc, accum, mr, nr, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
+/** A 1- or 2-row tile (the last row panel when M % 4 is 1 or 2): same arithmetic, less wasted work. */
+function micro2x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, accum: bool, mr: i32, nr: i32): void {
+  let c00 = f32x4.splat(0);
+  let c01 = c00;
+  let c10 = c00;
+  let c11 = c00;
+  const paEnd = pa + (<usize>kc << 4);
+  if (mr == 1) {
+    do {
+      const a = v128.load32_splat(pa);
+      c00 = madd(c00, a, v128.load(pb));
+      c01 = madd(c01, a, v128.load(pb, 16));
+      pa += 16;
+      pb += 32;
+    } while (pa < paEnd);
+  } else {
+    do {
+      const b0 = v128.load(pb);
+      const b1 = v128.load(pb, 16);
+      let a = v128.load32_splat(pa);
+      c00 = madd(c00, a, b0);
+      c01 = madd(c01, a, b1);
+      a = v128.load32_splat(pa, 4);
+      c10 = madd(c10, a, b0);
+      c11 = madd(c11, a, b1);
+      pa += 16;
+      pb += 32;
+    } while (pa < paEnd);
+  }
+  storeTile(c, ldc, accum, mr, nr, c00, c01, c10, c11, c10, c11, c10, c11);
+}
+
 /**
  * The direct-convolution twin of micro4x8: B is not packed; row k of the 8-column B panel is the 8
  * contiguous floats at xcol + tab[k] (tab: byte offsets of the taps (channel, r, s) in the padded image).
@@ -508,7 +540,8 @@ export function gemmDriver(
             const mr = min(MR, mc - ir);
             const pa = pa0 + ((<usize>ir * <usize>kc) << 2);
             const cp = c + ((<usize>(ic + ir) * <usize>ldc + <usize>(jc + jr)) << 2);
-            micro4x8(kc, pa, pb, cp, ldc, acc, mr, nr);
+            if (mr <= 2) micro2x8(kc, pa, pb, cp, ldc, acc, mr, nr);
+            else micro4x8(kc, pa, pb, cp, ldc, acc, mr, nr);
           }
         }
       }
