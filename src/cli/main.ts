@@ -10,7 +10,8 @@ import { progress } from "./progress.ts";
 import { runTrain } from "./train.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { DatasetError } from "../data/dataset.ts";
-import { ensureKernels, loadModel, sampleModel } from "./sample.ts";
+import { ensureKernels, generate } from "../generate.ts";
+import { loadModel } from "../model.ts";
 import { SAMPLER_NAMES } from "../samplers/index.ts";
 
 const HELP = `edge-diffusion — diffusion models on any CPU
@@ -112,7 +113,7 @@ async function sample(argv: string[]): Promise<void> {
   const steps = intOpt("steps", values.steps, 20);
   console.log(`sampling ${count} from ${modelPath} (${model.net.parameterCount()} parameters) with ${values.sampler}, ${steps} steps, seed ${intOpt("seed", values.seed, 0)}`);
   const bar = progress("sampling", steps);
-  const r = sampleModel(model, {
+  const r = generate(model, {
     count,
     steps,
     sampler: values.sampler!,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { decode } from "fast-png";
 import { describe, expect, it } from "vitest";
 import { runTrain, type TrainCliOptions } from "../../src/cli/train.ts";
-import { sampleModel } from "../../src/cli/sample.ts";
+import { generate as sampleModel } from "../../src/generate.ts";
 import { readSafetensors } from "../../src/io/safetensors.ts";
 import { loadModel, saveModel } from "../../src/model.ts";
 import { MNIST_UNET, UNet } from "../../src/nn/unet.ts";
@@ -95,6 +95,12 @@ describe("edge-diffusion sample", () => {
     const one = sampleModel(model, { ...o, count: 1 }).samples;
     const four = sampleModel(model, { ...o, count: 4 }).samples;
     expect([...four.subarray(0, 784)]).toEqual([...one]);
+  });
+
+  it("chunking does not change the bytes: 5 samples in chunks of 1, 2 and 5 are identical", () => {
+    const o = { count: 5, steps: 3, sampler: "dpmpp_2m_sde", seed: 8, label: "all" as const, guidance: 1.5, format: "safetensors" as const };
+    const a = sampleModel(model, { ...o, chunk: 5 }).bytes;
+    for (const chunk of [1, 2]) expect(Buffer.from(sampleModel(model, { ...o, chunk }).bytes).equals(Buffer.from(a))).toBe(true);
   });
 
   it("a PNG grid has one tile per sample; bad labels and guidance are named", () => {

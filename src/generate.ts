@@ -1,17 +1,18 @@
-// `edge-diffusion sample`: draw samples from a model file and write a PNG grid or the raw tensor.
-import { useKernels } from "../autograd/backend.ts";
-import { guidedDenoiser } from "../denoisers/index.ts";
-import { imageGrid } from "../image/grid.ts";
-import { encodePng } from "../image/png.ts";
-import { writeSafetensors } from "../io/safetensors.ts";
-import { initKernels } from "../kernels/index.ts";
-import { loadModel, type LoadedModel } from "../model.ts";
-import { Rng } from "../rng.ts";
-import { getSampler, initialNoise, SAMPLER_NAMES } from "../samplers/index.ts";
-import { karrasSigmas } from "../schedule/sigmas.ts";
-import { ArgumentError, finite, int, oneOf } from "../validate.ts";
+// Generate samples from a loaded model: the whole path from seed to PNG or tensor bytes, used by
+// `edge-diffusion sample`, the Worker example and the browser demo. Runtime-neutral.
+import { useKernels } from "./autograd/backend.ts";
+import { guidedDenoiser } from "./denoisers/index.ts";
+import { imageGrid } from "./image/grid.ts";
+import { encodePng } from "./image/png.ts";
+import { writeSafetensors } from "./io/safetensors.ts";
+import { initKernels } from "./kernels/index.ts";
+import type { LoadedModel } from "./model.ts";
+import { Rng } from "./rng.ts";
+import { getSampler, initialNoise, SAMPLER_NAMES } from "./samplers/index.ts";
+import { karrasSigmas } from "./schedule/sigmas.ts";
+import { ArgumentError, finite, int, oneOf } from "./validate.ts";
 
-export interface SampleOptions {
+export interface GenerateOptions {
   count: number;
   steps: number;
   sampler: string;
@@ -23,10 +24,15 @@ export interface SampleOptions {
   format: "png" | "safetensors";
   cols?: number;
   scale?: number;
+  /**
+   * Items sampled at a time (default 16). Noise is counter-based, so the samples are byte-identical
+   * whatever the chunk; smaller chunks bound the memory (activations scale with the batch).
+   */
+  chunk?: number;
   onStep?: (step: number, total: number) => void;
 }
 
-export interface SampleResult {
+export interface GenerateResult {
   bytes: Uint8Array;
   samples: Float32Array;
   shape: [number, number, number, number];
@@ -40,7 +46,7 @@ export function ensureKernels(): Promise<void> {
   return kernelsReady;
 }
 
-export function sampleModel(model: LoadedModel, o: SampleOptions): SampleResult {
+export function generate(model: LoadedModel, o: GenerateOptions): GenerateResult {
   const N = int("--count", o.count, 1, 4096);
   const steps = int("--steps", o.steps, 1, 1000);
   oneOf("--sampler", o.sampler, SAMPLER_NAMES);
@@ -53,17 +59,25 @@ export function sampleModel(model: LoadedModel, o: SampleOptions): SampleResult 
     if (o.label === "all") labels = Int32Array.from({ length: N }, (_, i) => i % K);
     else labels = new Int32Array(N).fill(int("--label", o.label, 0, K - 1));
   }
-  const base = model.denoiser(labels ?? undefined);
-  const denoiser = labels && o.guidance !== 1 ? guidedDenoiser(model.denoiser(), labels, o.guidance) : base;
   const sigmas = karrasSigmas(steps, model.precond.sigmaMin, model.precond.sigmaMax);
   const D = model.itemShape.reduce((a, b) => a * b, 1);
+  const chunk = int("chunk", o.chunk ?? 16, 1, 4096);
   const rng = new Rng(o.seed);
-  const x0 = initialNoise(rng, N, D, sigmas[0]);
-  const out = getSampler(o.sampler)(denoiser, x0, sigmas, {
-    batch: N,
-    rng: rng.stream("sampler"),
-    onStep: (e: { step: number; steps: number }) => o.onStep?.(e.step + 1, e.steps),
-  });
+  const out = new Float32Array(N * D);
+  const sampler = getSampler(o.sampler);
+  for (let start = 0; start < N; start += chunk) {
+    const n = Math.min(chunk, N - start);
+    const lab = labels?.subarray(start, start + n);
+    const denoiser = lab && o.guidance !== 1 ? guidedDenoiser(model.denoiser(), lab, o.guidance) : model.denoiser(lab);
+    const x0 = initialNoise(rng, n, D, sigmas[0], start);
+    const y = sampler(denoiser, x0, sigmas, {
+      batch: n,
+      firstItem: start,
+      rng: rng.stream("sampler"),
+      onStep: (e: { step: number; steps: number }) => o.onStep?.(Math.min(e.steps, Math.round(((start + (n * (e.step + 1)) / e.steps) / N) * e.steps)), e.steps),
+    });
+    out.set(y, start * D);
+  }
   for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i]));
   const shape = (model.itemShape.length === 3 ? [N, ...model.itemShape] : [N, 1, 1, model.itemShape[0]]) as [number, number, number, number];
   let bytes: Uint8Array;
@@ -77,4 +91,3 @@ export function sampleModel(model: LoadedModel, o: SampleOptions): SampleResult 
   return { bytes, samples: out, shape, labels };
 }
 
-export { loadModel };
