@@ -17,7 +17,7 @@ import type { Kernels } from "./types.ts";
 import { createWasmKernels } from "./wasm/index.ts";
 
 export { createTsKernels } from "./ts/index.ts";
-export { createWasmKernels } from "./wasm/index.ts";
+export { createWasmKernels, usesWinograd, type WasmKernelOptions } from "./wasm/index.ts";
 export * from "./types.ts";
 
 /** A compiled module (required on Cloudflare Workers) or the bytes of a .wasm file. */
@@ -36,6 +36,8 @@ export interface InitOptions {
    * otherwise the plain build. Its results are not bit-reproducible across machines.
    */
   relaxed?: boolean;
+  /** 3x3 stride-1 pad-1 convolutions by Winograd F(2x2, 3x3) (default true); false: direct convolution. */
+  winograd?: boolean;
 }
 
 // Minimal modules: () -> v128 returning v128.const 0, and f32x4.relaxed_madd of three v128.const 0.
@@ -128,7 +130,7 @@ export async function initKernels(arg?: WasmSource | InitOptions): Promise<Kerne
   }
   if (opts.relaxed && hasRelaxedSimd()) {
     const src = opts.relaxedSource ?? (await resolve(defaultRelaxedSource)) ?? (await readFromDisk("kernels-relaxed.wasm"));
-    if (src) return createWasmKernels(await instantiate(src), "wasm-relaxed");
+    if (src) return createWasmKernels(await instantiate(src), "wasm-relaxed", { winograd: opts.winograd });
   }
   const src = opts.source ?? (await resolve(defaultSource)) ?? (await readFromDisk("kernels.wasm"));
   if (!src) {
@@ -137,5 +139,5 @@ export async function initKernels(arg?: WasmSource | InitOptions): Promise<Kerne
     }
     return createTsKernels();
   }
-  return createWasmKernels(await instantiate(src));
+  return createWasmKernels(await instantiate(src), "wasm", { winograd: opts.winograd });
 }

@@ -46,7 +46,22 @@ class WasmBuf implements Buf {
   ) {}
 }
 
-export function createWasmKernels(exports: WebAssembly.Exports, backend: BackendName = "wasm"): Kernels {
+export interface WasmKernelOptions {
+  /**
+   * Run 3x3 stride-1 pad-1 convolutions (forward and input gradient) with Winograd F(2x2, 3x3) when both
+   * channel counts are ≥ 8 (default true): ≈ 1.8x faster, a few ulps different from direct convolution.
+   */
+  winograd?: boolean;
+}
+
+/** Whether a convolution pass runs as Winograd F(2x2, 3x3) (see WasmKernelOptions.winograd). */
+export function usesWinograd(d: ConvDims, pass: "fwd" | "bwd"): boolean {
+  void pass; // same condition for both: the input gradient of 3x3 pad 1 is a 3x3 pad 1 convolution
+  return d.R === 3 && d.S === 3 && d.st === 1 && d.pad === 1 && d.Ci >= 8 && d.Co >= 8;
+}
+
+export function createWasmKernels(exports: WebAssembly.Exports, backend: BackendName = "wasm", options: WasmKernelOptions = {}): Kernels {
+  const winograd = options.winograd ?? true;
   const e = exports as unknown as Exports;
   const mem = e.memory;
   const base = e.arena_base() >>> 0;
@@ -113,16 +128,25 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
 
   type ConvFn = (a: number, b: number, c: number, N: number, Ci: number, H: number, W: number, Co: number, R: number, S: number, st: number, pad: number, Ho: number, Wo: number, acc: number) => void;
   /**
-   * Convolution passes. Stride-1 forward and input-gradient convolutions (other than 1x1) run the direct
-   * kernel, which reads the taps of a zero-padded copy of the image (workspace from the arena top); the
-   * others run the GEMM driver with im2col packing. Pointers are taken before the workspace is bumped.
+   * Convolution passes. 3x3 stride-1 pad-1 forward and input-gradient convolutions with ≥ 8 channels run
+   * Winograd F(2x2, 3x3) (assembly/winograd.ts); other stride-1 ones (but 1x1) the direct kernel, which
+   * reads the taps of a zero-padded copy of the image; the rest the GEMM driver with im2col packing. The
+   * first two take workspace from the arena top. Pointers are taken before the workspace is bumped.
    */
   function conv(fn: ConvFn, direct: "fwd" | "bwd" | null) {
     return (a: Float32Array, b: Float32Array, c: Float32Array, d: ConvDims, accumulate: boolean): void => {
       const acc = accumulate ? 1 : 0;
       const pointwise = d.R === 1 && d.S === 1 && d.pad === 0;
       const useDirect = direct !== null && d.st === 1 && !pointwise && (direct === "fwd" || (d.pad <= d.R - 1 && d.pad <= d.S - 1));
+      const wino = winograd && direct !== null && usesWinograd(d, direct);
       const call = (pa: number, pb: number, pc: number) => {
+        if (wino) {
+          // fwd: x [Ci] -> y [Co]; bwd: dy [Co] -> dx [Ci] with w used transposed and rotated
+          const [Cs, Cd] = direct === "fwd" ? [d.Ci, d.Co] : [d.Co, d.Ci];
+          const bytes = e.conv3x3_wino_ws_bytes(d.N, Cs, d.H, d.W, Cd) >>> 0;
+          withWorkspace(bytes, (ws) => e.conv3x3_wino_f32(pa, pb, pc, d.N, Cs, d.H, d.W, Cd, acc, direct === "fwd" ? 0 : 1, ws));
+          return;
+        }
         if (!useDirect) {
           fn(pa, pb, pc, d.N, d.Ci, d.H, d.W, d.Co, d.R, d.S, d.st, d.pad, d.Ho, d.Wo, acc);
           return;
