@@ -9,7 +9,8 @@ import type { AdamStep, Activation, Conv2dShape, Kernels } from "./types.ts";
 type ConvFn = (a: Float32Array, b: Float32Array, c: Float32Array, d: ConvDims, accumulate: boolean) => void;
 
 /** A backend's arithmetic without checks: conv methods take checked dimensions. */
-export type RawKernels = Omit<Kernels, "conv2d" | "conv2dBackwardInput" | "conv2dBackwardWeight"> & {
+export type RawKernels = Omit<Kernels, "conv2d" | "conv2dBackwardInput" | "conv2dBackwardWeight" | "conv2dScratch"> & {
+  conv2dScratch: (d: ConvDims) => number;
   conv2d: ConvFn;
   conv2dBackwardInput: ConvFn;
   conv2dBackwardWeight: ConvFn;
@@ -37,6 +38,11 @@ export function checked(impl: RawKernels): Kernels {
       return impl.bytesInUse;
     },
     isResident: (a) => impl.isResident(a),
+    reserveScratch(floats: number) {
+      check.size("floats", floats);
+      impl.reserveScratch(floats);
+    },
+    conv2dScratch: (shape: Conv2dShape) => impl.conv2dScratch(check.conv(shape)),
     gemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate = false) {
       check.gemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc);
       impl.gemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);

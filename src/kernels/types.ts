@@ -10,10 +10,11 @@
 //   non-integer or negative size, a negative stride or a buffer too small for the declared shape throws
 //   an ArgumentError naming the argument.
 // - Memory: `alloc` hands out a Buf; `view(buf)` gives a Float32Array over it. On the WASM backend a view
-//   is a window on WASM memory and becomes detached when memory grows, which only `alloc` (and a call
-//   with non-resident arrays, see below) can do: take views right before use, never keep them across an
-//   alloc. Kernels accept any Float32Array; the WASM backend works in place on views of its memory
-//   (zero-copy) and copies other arrays through scratch (correct, slower).
+//   is a window on WASM memory and becomes detached when memory grows, which `alloc`, `reserveScratch`
+//   and a call that needs more scratch than is reserved (stride-1 convolutions, copies of non-resident
+//   arrays) can do: take views right before use, or reserve scratch first. Kernels accept any
+//   Float32Array; the WASM backend works in place on views of its memory (zero-copy) and copies other
+//   arrays through scratch (correct, slower).
 
 /** Which implementation runs the arithmetic. */
 export type BackendName = "ts" | "wasm" | "wasm-relaxed";
@@ -68,6 +69,15 @@ export interface Kernels {
   readonly bytesInUse: number;
   /** True when `arr` lives in this backend's memory, so kernels use it in place without copying. */
   isResident(arr: Float32Array): boolean;
+  /**
+   * Keep `floats` of scratch free above the arena top from now on: memory grows now if needed (detaching
+   * earlier views) and later `alloc`s grow it to preserve the reserve. Kernel calls whose scratch fits
+   * (conv2dScratch; copies of non-resident arrays also count) then never grow memory, so views stay valid
+   * across them. Without it a call grows memory itself the first time it needs more. No-op on TS.
+   */
+  reserveScratch(floats: number): void;
+  /** Scratch floats the convolution passes of `shape` need at most (0 on the TS backend). */
+  conv2dScratch(shape: Conv2dShape): number;
 
   // ---- GEMM ----
   /**

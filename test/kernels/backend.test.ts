@@ -168,3 +168,23 @@ describe("bad input throws ArgumentError naming the argument, before any arithme
     });
   }
 });
+
+describe("reserveScratch", () => {
+  it("keeps views valid across convolution calls once scratch is reserved", async () => {
+    const k = await initKernels();
+    const s: Conv2dShape = { batch: 2, inChannels: 16, height: 20, width: 20, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, pad: 1 };
+    expect(k.conv2dScratch(s)).toBeGreaterThan(0);
+    expect(createTsKernels().conv2dScratch(s)).toBe(0);
+    k.reserveScratch(k.conv2dScratch(s));
+    const m = k.mark();
+    const [x, w, y, dx] = [2 * 16 * 400, 16 * 16 * 9, 2 * 16 * 400, 2 * 16 * 400].map((n) => k.alloc(n)); // allocs keep the reserve
+    const [vx, vw, vy, vdx] = [x, w, y, dx].map((b) => k.view(b));
+    vx.set(randn(vx.length, 3));
+    vw.set(randn(vw.length, 4));
+    k.conv2d(vx, vw, vy, s);
+    k.conv2dBackwardInput(vy, vw, vdx, s);
+    k.conv2d(vx, vw, vy, { ...s, kernelH: 1, kernelW: 1, pad: 0 });
+    for (const v of [vx, vw, vy, vdx]) expect(v.length).toBeGreaterThan(0); // nothing detached
+    k.release(m);
+  });
+});

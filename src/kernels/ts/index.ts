@@ -39,6 +39,8 @@ export function createTsKernels(): Kernels {
       return bytes;
     },
     isResident: () => true,
+    reserveScratch: () => {},
+    conv2dScratch: () => 0,
     gemm: (tA, tB, M, N, K, A, lda, B, ldb, C, ldc, acc = false) => ref.gemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, acc),
     conv2d: ref.conv2d,
     conv2dBackwardInput: ref.conv2dBackwardInput,

@@ -8,7 +8,9 @@
 // - The WASM module owns no allocator (AssemblyScript `--runtime stub`, never called). Its only scratch,
 //   the GEMM packing panels, sits at a fixed place past the static data; kernels never allocate.
 // - The TS side owns a bump arena from arena_base(): `alloc(n)` returns a Buf {ptr, length} (64-byte
-//   aligned, zero-filled), `mark()`/`release(m)` pop it like a stack. This suits the intended use:
+//   aligned, zero-filled), `mark()`/`release(m)` pop it like a stack. Scratch (stride-1 conv workspaces,
+//   copies of non-resident arrays) is taken temporarily above the top; `reserveScratch(n)` keeps n floats
+//   free there from then on (alloc grows memory to preserve it), so calls need not grow memory. This suits the intended use:
 //   parameters and optimiser state allocated once at the bottom, each training or sampling step's
 //   activations above a mark that is released when the step ends. Memory grows (memory.grow, in pages,
 //   at least doubling) when the arena needs it and is never shrunk.
@@ -76,10 +78,12 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
   }
   ensure(base);
 
-  function bump(bytes: number): number {
+  let reserved = 0; // scratch bytes kept free above the arena top (reserveScratch)
+  /** Move the top up by `bytes`; `keep`: also keep the reserved scratch free above it (alloc). */
+  function bump(bytes: number, keep = false): number {
     const p = top;
     top = (top + bytes + ALIGN - 1) & ~(ALIGN - 1);
-    ensure(top);
+    ensure(keep ? top + reserved : top);
     return p;
   }
 
@@ -168,7 +172,7 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
     backend,
     bitReproducible: backend !== "wasm-relaxed",
     alloc(length: number): Buf {
-      const p = bump(length * 4);
+      const p = bump(length * 4, true);
       new Uint8Array(mem.buffer, p, length * 4).fill(0);
       return new WasmBuf(owner, p, length);
     },
@@ -186,6 +190,23 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
       return top - base;
     },
     isResident: (a) => a.buffer === mem.buffer,
+    reserveScratch(floats: number): void {
+      reserved = Math.max(reserved, floats * 4 + 4 * ALIGN);
+      ensure(top + reserved);
+    },
+    conv2dScratch(d: ConvDims): number {
+      let bytes = 0;
+      for (const pass of ["fwd", "bwd"] as const) {
+        const [Cs, Hs, Ws, Cd] = pass === "fwd" ? [d.Ci, d.H, d.W, d.Co] : [d.Co, d.Ho, d.Wo, d.Ci];
+        if (winograd && usesWinograd(d, pass)) bytes = Math.max(bytes, e.conv3x3_wino_ws_bytes(d.N, Cs, d.H, d.W, Cd) >>> 0);
+        else if (d.st === 1) {
+          const padH = pass === "fwd" ? d.pad : d.R - 1 - d.pad;
+          const padW = pass === "fwd" ? d.pad : d.S - 1 - d.pad;
+          if (padH >= 0 && padW >= 0) bytes = Math.max(bytes, e.conv2d_direct_ws_bytes(Cs, Hs, Ws, Cd, d.R, d.S, padH, padW) >>> 0);
+        }
+      }
+      return Math.ceil(bytes / 4) + ALIGN;
+    },
 
     gemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, acc = false) {
       if (res3(A, B, C)) e.gemm_f32(+tA, +tB, M, N, K, A.byteOffset, lda, B.byteOffset, ldb, C.byteOffset, ldc, +acc);
