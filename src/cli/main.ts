@@ -10,6 +10,7 @@ import { progress } from "./progress.ts";
 import { runTrain } from "./train.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { DatasetError } from "../data/dataset.ts";
+import { NonFiniteLossError } from "../train/trainer.ts";
 import { ensureKernels, generate } from "../generate.ts";
 import { loadModel } from "../model.ts";
 import { SAMPLER_NAMES } from "../samplers/index.ts";
@@ -314,6 +315,10 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
+    if (e instanceof NonFiniteLossError) {
+      console.error(`edge-diffusion ${cmd}: ${e.message}. The last checkpoint written before it is intact; lower --lr and --resume.`);
+      return 1;
+    }
     if (e instanceof SafetensorsError || e instanceof CheckpointError || e instanceof DatasetError) {
       console.error(`edge-diffusion ${cmd}: cannot read the file: ${e.message}`);
       return 1;

@@ -92,6 +92,7 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
   let adam = new AdamW(params, adamOpts);
   let ema = new EMA(params, o.ema);
   let elapsedBefore = 0;
+  let lastLoss = NaN; // mean loss of the last progress window (NaN until one is reported)
   if (o.resume && existsSync(o.checkpoint)) {
     const ck = loadCheckpointFile(o.checkpoint);
     const meta = ck.meta as { train?: Record<string, unknown>; step?: number; seconds?: number };
@@ -107,10 +108,11 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
     ema = new EMA(params, o.ema);
     for (const [k, s] of toMap(ck.ema)) ema.shadow.get(k)!.set(s);
     elapsedBefore = typeof meta.seconds === "number" ? meta.seconds : 0;
+    const info = (meta as { info?: { finalLoss?: unknown } }).info;
+    if (typeof info?.finalLoss === "number") lastLoss = info.finalLoss;
   }
   const loss: LossConfig = { sigmas: { kind: "lognormal", pMean: -1.2, pStd: 1.2 }, weighting: { kind: "simple" }, labelDropout: numClasses > 0 ? o.labelDropout : 0 };
   const t0 = performance.now();
-  let lastLoss = NaN;
   let aborted = false;
   const save = () => {
     const seconds = elapsedBefore + (performance.now() - t0) / 1000;
@@ -118,7 +120,7 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
       params: paramMap(net),
       ema: paramMap(net, ema.shadow),
       adam: { m: paramMap(net, adam.m), v: paramMap(net, adam.v) },
-      meta: { config, precond: precondSpec, info: { ...(o.info ?? {}), steps: adam.step, finalLoss: lastLoss, seconds }, train: hyper, step: adam.step, seconds },
+      meta: { config, precond: precondSpec, info: { ...(o.info ?? {}), steps: adam.step, finalLoss: Number.isFinite(lastLoss) ? lastLoss : null, seconds }, train: hyper, step: adam.step, seconds },
     });
   };
   while (adam.step < steps && !aborted) {
@@ -146,7 +148,7 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
   const seconds = elapsedBefore + (performance.now() - t0) / 1000;
   writeFileAtomic(
     o.out,
-    saveModel(net as never, precondSpec, { values: ema.shadow, fp16: o.fp16, info: { ...(o.info ?? {}), steps: adam.step, finalLoss: lastLoss, seconds, image } }),
+    saveModel(net as never, precondSpec, { values: ema.shadow, fp16: o.fp16, info: { ...(o.info ?? {}), steps: adam.step, finalLoss: Number.isFinite(lastLoss) ? lastLoss : null, seconds, image } }),
   );
   return { step: adam.step, finalLoss: lastLoss, seconds, aborted };
 }
