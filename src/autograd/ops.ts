@@ -2,6 +2,7 @@
 // output gradient g to its inputs' gradients. Shapes in comments: [B, C, H, W] for images, [N, F] for
 // features. Every op here has a float64 finite-difference gradient check in test/autograd.
 
+import { dexp, dlog } from "../math/detmath.ts";
 import { ArgumentError } from "../validate.ts";
 import { kernels } from "./backend.ts";
 import { sizeOf, Tensor } from "./tensor.ts";
@@ -339,6 +340,43 @@ export function mse(pred: Tensor, target: Float32Array, weights?: Float64Array |
         for (let i = n * D; i < (n + 1) * D; i++) d[i] = c * (pred.data[i] - target[i]);
       }
       pred.accumulate(d);
+    },
+  });
+}
+
+/**
+ * Softmax cross-entropy: mean over the N rows of -log softmax(logits)[label], logits [N, K], one
+ * label in [0, K) per row. Stable log-softmax in float64: log p_j = x_j - m - log sum_k exp(x_k - m),
+ * m the row max. Backward: d/dx_j = g (p_j - [j = label]) / N. Returns a scalar tensor.
+ */
+export function crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
+  rank(logits, 2, "logits");
+  const [N, K] = logits.shape;
+  if (labels.length !== N) throw new ArgumentError("labels", `must have one label per row (${N}), got ${labels.length}`);
+  const x = logits.data;
+  const p = new Float32Array(N * K); // softmax, kept for the backward pass
+  let loss = 0;
+  for (let n = 0; n < N; n++) {
+    const l = labels[n];
+    if (!(l >= 0 && l < K)) throw new ArgumentError(`labels[${n}]`, `must be an integer in [0, ${K - 1}], got ${l}`);
+    const row = n * K;
+    let m = -Infinity;
+    for (let j = 0; j < K; j++) m = Math.max(m, x[row + j]);
+    let s = 0;
+    for (let j = 0; j < K; j++) s += dexp(x[row + j] - m);
+    const lse = m + dlog(s);
+    loss += lse - x[row + l];
+    for (let j = 0; j < K; j++) p[row + j] = dexp(x[row + j] - lse);
+  }
+  return new Tensor(Float32Array.of(loss / N), [], {
+    parents: [logits],
+    backward: (g) => {
+      const c = g[0] / N;
+      const d = new Float32Array(N * K);
+      for (let n = 0; n < N; n++) {
+        for (let j = 0; j < K; j++) d[n * K + j] = c * (p[n * K + j] - (j === labels[n] ? 1 : 0));
+      }
+      logits.accumulate(d);
     },
   });
 }
