@@ -15,4 +15,4 @@ export {
 } from "./gemm";
 export * from "./ops";
 export { simd_peak_f32 } from "./peak";
-export { conv3x3_wino_f32, conv3x3_wino_ws_bytes } from "./winograd";
+export { conv3x3_wino_f32, conv3x3_wino_ws_bytes, conv3x3_wino_bwd_w_f32, conv3x3_wino_bwd_w_ws_bytes } from "./winograd";

@@ -13,7 +13,7 @@
 // flip = 1 runs the input gradient of a 3x3 pad-1 conv: weights w[Cs, Cd, 3, 3] used transposed and
 // rotated by 180°, which is the same F(2x2, 3x3) convolution.
 
-import { gemmDriver, A_DENSE, B_DENSE } from "./gemm";
+import { gemmDriver, A_DENSE, B_DENSE, B_TRANS } from "./gemm";
 
 // @ts-ignore: decorator
 @inline function a64(p: usize): usize {
@@ -297,6 +297,153 @@ export function conv3x3_wino_f32(
     }
     for (let i = 0; i < nc; i++) {
       transformOutput(m, y + <usize>(n0 + i) * imgOut, Cd, H, W, i * gT, accumulate != 0);
+    }
+  }
+}
+
+// ---- weight gradient ------------------------------------------------------------------------------------
+//
+// With Y = A^T [Σ_cs U ⊙ V] A per tile, the gradient of U[cd, cs] is Σ_tiles (A dY A^T) ⊙ V[cs] and
+// dg = G^T dU G. So: V from x as in the forward pass, Z[ξ][cd][t] = (A dy_tile A^T)[ξ] from the output
+// gradient (2x2 tiles, zero past H, W), 16 GEMMs dU[ξ] = Z[ξ]·V[ξ]^T (K = tiles, accumulated over image
+// chunks in order), then dw (+)= G^T dU G in f64.
+
+/** Workspace bytes for conv3x3_wino_bwd_w_f32. */
+export function conv3x3_wino_bwd_w_ws_bytes(N: i32, Ci: i32, H: i32, W: i32, Co: i32): usize {
+  geometry(N, H, W);
+  const v = <usize>(16 * Ci * gTp) << 2;
+  const z = <usize>(16 * Co * gTp) << 2;
+  const du = <usize>(16 * Co * Ci) << 2;
+  const xp = <usize>(Ci * gHp * gWp + 16) << 2;
+  const dyp = <usize>(Co * gHp * gWp + 16) << 2;
+  return v + z + du + xp + dyp + 6 * 64;
+}
+
+/** Z[ξ][cd][t0 + t] = (A dy A^T)[ξ], A = [[1, 0], [1, 1], [1, −1], [0, −1]], for one image's tiles. */
+function transformGrad(dyp: usize, z: usize, Cd: i32, t0: i32): void {
+  const Wp = gWp;
+  const plane = gHp * Wp;
+  const Tp = gTp;
+  const xiStride = <usize>(Cd * Tp) << 2;
+  for (let cd = 0; cd < Cd; cd++) {
+    const pl = dyp + (<usize>(cd * plane) << 2);
+    for (let ty = 0; ty < gTh; ty++) {
+      for (let tx = 0; tx < gTw; tx += 4) {
+        const p = pl + (<usize>(2 * ty * Wp + 2 * tx) << 2);
+        let a = v128.load(p);
+        let b = v128.load(p, 16);
+        const e0 = v128.shuffle<f32>(a, b, 0, 2, 4, 6); // dy[2ty][2tx']
+        const e1 = v128.shuffle<f32>(a, b, 1, 3, 5, 7); // dy[2ty][2tx' + 1]
+        a = v128.load(p + (<usize>Wp << 2));
+        b = v128.load(p + (<usize>Wp << 2), 16);
+        const f0 = v128.shuffle<f32>(a, b, 0, 2, 4, 6);
+        const f1 = v128.shuffle<f32>(a, b, 1, 3, 5, 7);
+        // A dy: rows (e, e + f, e − f, −f), per column 0, 1
+        const r00 = e0;
+        const r01 = e1;
+        const r10 = f32x4.add(e0, f0);
+        const r11 = f32x4.add(e1, f1);
+        const r20 = f32x4.sub(e0, f0);
+        const r21 = f32x4.sub(e1, f1);
+        const r30 = f32x4.neg(f0);
+        const r31 = f32x4.neg(f1);
+        // (A dy) A^T: columns (c0, c0 + c1, c0 − c1, −c1) per row; ξ = 4i + j
+        let q = z + ((<usize>(cd * Tp + t0 + ty * gTw + tx)) << 2);
+        q = storeGradRow(q, xiStride, r00, r01);
+        q = storeGradRow(q, xiStride, r10, r11);
+        q = storeGradRow(q, xiStride, r20, r21);
+        storeGradRow(q, xiStride, r30, r31);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function storeGradRow(q: usize, step: usize, c0: v128, c1: v128): usize {
+  v128.store(q, c0);
+  q += step;
+  v128.store(q, f32x4.add(c0, c1));
+  q += step;
+  v128.store(q, f32x4.sub(c0, c1));
+  q += step;
+  v128.store(q, f32x4.neg(c1));
+  return q + step;
+}
+
+/**
+ * dw[Co, Ci, 3, 3] (+)= ∂(Σ y·dy)/∂w for the 3x3 stride-1 pad-1 convolution of x[N, Ci, H, W], by
+ * F(2x2, 3x3); ws: conv3x3_wino_bwd_w_ws_bytes(N, Ci, H, W, Co) bytes.
+ */
+export function conv3x3_wino_bwd_w_f32(
+  x: usize, dy: usize, dw: usize, N: i32, Ci: i32, H: i32, W: i32, Co: i32, accumulate: i32, ws: usize,
+): void {
+  geometry(N, H, W);
+  const Tp = gTp;
+  const v = a64(ws);
+  const z = a64(v + (<usize>(16 * Ci * Tp) << 2));
+  const du = a64(z + (<usize>(16 * Co * Tp) << 2));
+  const xp = a64(du + (<usize>(16 * Co * Ci) << 2));
+  const dyp = a64(xp + (<usize>(Ci * gHp * gWp + 16) << 2));
+  const plane = gHp * gWp;
+  memory.fill(xp, 0, <usize>(Ci * plane) << 2);
+  memory.fill(dyp, 0, <usize>(Co * plane) << 2);
+  const imgX = <usize>(Ci * H * W) << 2;
+  const imgY = <usize>(Co * H * W) << 2;
+  for (let n0 = 0; n0 < N; n0 += gChunk) {
+    const nc = min(gChunk, N - n0);
+    for (let i = 0; i < nc; i++) {
+      const xn = x + <usize>(n0 + i) * imgX;
+      const yn = dy + <usize>(n0 + i) * imgY;
+      for (let c = 0; c < Ci; c++) {
+        for (let iy = 0; iy < H; iy++) {
+          memory.copy(xp + ((<usize>(c * plane + (iy + 1) * gWp + 1)) << 2), xn + ((<usize>((c * H + iy) * W)) << 2), <usize>W << 2);
+        }
+      }
+      // dy tiles start at (2ty, 2tx): copied unshifted; rows/columns past H, W stay zero
+      for (let c = 0; c < Co; c++) {
+        for (let iy = 0; iy < H; iy++) {
+          memory.copy(dyp + ((<usize>(c * plane + iy * gWp)) << 2), yn + ((<usize>((c * H + iy) * W)) << 2), <usize>W << 2);
+        }
+      }
+      transformInput(xp, v, Ci, i * gT);
+      transformGrad(dyp, z, Co, i * gT);
+    }
+    const Tc = nc * gT;
+    for (let xi = 0; xi < 16; xi++) {
+      gemmDriver(
+        Co, Ci, Tc,
+        A_DENSE, z + ((<usize>(xi * Co * Tp)) << 2), Tp,
+        B_TRANS, v + ((<usize>(xi * Ci * Tp)) << 2), Tp,
+        du + ((<usize>(xi * Co * Ci)) << 2), Ci, n0 > 0,
+      );
+    }
+  }
+  // dw = G^T dU G, G^T = [[1, ½, ½, 0], [0, ½, −½, 0], [0, ½, ½, 1]], in f64
+  const xiStride = <usize>(Co * Ci) << 2;
+  for (let co = 0; co < Co; co++) {
+    for (let ci = 0; ci < Ci; ci++) {
+      const p = du + ((<usize>(co * Ci + ci)) << 2);
+      const o = dw + ((<usize>((co * Ci + ci) * 9)) << 2);
+      // rows of G^T dU: s_r[j] for r = 0..2 over the 4 columns j
+      for (let j = 0; j < 3; j++) {
+        // column combination (· G) for output column j uses dU columns 0..3 of each row
+        for (let r = 0; r < 3; r++) {
+          let acc: f64 = 0;
+          for (let i = 0; i < 4; i++) {
+            const gi = r == 0 ? (i == 0 ? 1.0 : i == 3 ? 0.0 : 0.5) : r == 1 ? (i == 1 ? 0.5 : i == 2 ? -0.5 : 0.0) : (i == 3 ? 1.0 : i == 0 ? 0.0 : 0.5);
+            if (gi == 0) continue;
+            let row: f64 = 0;
+            for (let k = 0; k < 4; k++) {
+              const gk = j == 0 ? (k == 0 ? 1.0 : k == 3 ? 0.0 : 0.5) : j == 1 ? (k == 1 ? 0.5 : k == 2 ? -0.5 : 0.0) : (k == 3 ? 1.0 : k == 0 ? 0.0 : 0.5);
+              if (gk == 0) continue;
+              row += gk * <f64>load<f32>(p + <usize>(4 * i + k) * xiStride);
+            }
+            acc += gi * row;
+          }
+          const at = o + (<usize>(r * 3 + j) << 2);
+          store<f32>(at, accumulate ? <f32>(<f64>load<f32>(at) + acc) : <f32>acc);
+        }
+      }
     }
   }
 }

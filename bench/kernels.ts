@@ -270,6 +270,9 @@ for (const [name, s] of convShapes) {
       const rd = resident(plainDirect, [dy, w], N * Ci * H * W);
       const [da, db, dc] = rd.views();
       libs.push({ name: "wasm-direct", run: () => plainDirect.conv2dBackwardInput(da, db, dc, s) });
+      const rw = resident(plainDirect, [x, dy], Co * Ci * 9);
+      const [wa, wb, wc] = rw.views();
+      wlibs.push({ name: "wasm-direct", run: () => plainDirect.conv2dBackwardWeight(wa, wb, wc, s) });
     }
     const r2 = resident(k, [x, dy], Co * Ci * 9);
     const [xa, dya, dwa] = r2.views();

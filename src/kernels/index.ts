@@ -36,7 +36,7 @@ export interface InitOptions {
    * otherwise the plain build. Its results are not bit-reproducible across machines.
    */
   relaxed?: boolean;
-  /** 3x3 stride-1 pad-1 convolutions by Winograd F(2x2, 3x3) (default true); false: direct convolution. */
+  /** 3x3 stride-1 pad-1 convolution passes by Winograd F(2x2, 3x3) (default true); false: direct/GEMM. */
   winograd?: boolean;
 }
 
