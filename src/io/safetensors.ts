@@ -240,7 +240,8 @@ export function readSafetensors(bytes: Uint8Array, opts: ReadOptions = {}): Safe
 
   const tensors: Record<string, SafeTensor> = {};
   for (const e of entries) {
-    const raw = bytes.slice(bufferStart + e.begin, bufferStart + e.end); // own, aligned buffer
+    // own, aligned buffer: a copy (Node's Buffer#slice is a view into a shared pool, so never bytes.slice)
+    const raw = new Uint8Array(bytes.subarray(bufferStart + e.begin, bufferStart + e.end));
     const data = view(e.dtype, raw);
     if (e.dtype === "BOOL") {
       for (let i = 0; i < raw.length; i++) {
