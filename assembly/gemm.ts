@@ -207,6 +207,35 @@ function packBBlock(mode: i32, b: usize, ldb: i32, k0: i32, j0: i32, kc: i32, nc
           src += step;
         }
       }
+    } else if (mode == B_TRANS && cols == NR) {
+      // 8 columns x 4 k at a time: two 4x4 register transposes per step
+      const ld = <usize>ldb << 2;
+      const s0 = b + ((<usize>j * <usize>ldb + <usize>k0) << 2);
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const o = <usize>k << 2;
+        const d = dst + (<usize>k << 5);
+        for (let h = 0; h < 2; h++) {
+          const sh = s0 + <usize>(4 * h) * ld + o;
+          const r0 = v128.load(sh);
+          const r1 = v128.load(sh + ld);
+          const r2 = v128.load(sh + 2 * ld);
+          const r3 = v128.load(sh + 3 * ld);
+          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const dh = d + (<usize>h << 4);
+          v128.store(dh, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+          v128.store(dh, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 32);
+          v128.store(dh, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 64);
+          v128.store(dh, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 96);
+        }
+      }
+      for (; k < kc; k++) {
+        const d = dst + (<usize>k << 5);
+        for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), load<f32>(s0 + <usize>c * ld + (<usize>k << 2)));
+      }
     } else if (mode == B_TRANS) {
       for (let c = 0; c < NR; c++) {
         const d = dst + (<usize>c << 2);
