@@ -2,10 +2,11 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { ArgumentError } from "../validate.ts";
 import { SafetensorsError } from "../io/safetensors.ts";
 import { runForward, SCHEDULE_NAMES } from "./forward.ts";
+import { parseForwardArgs, parseSampleArgs, parseTrainArgs } from "./args.ts";
+import { readFileBytes } from "../io/checkpoint-node.ts";
 import { progress } from "./progress.ts";
 import { runTrain } from "./train.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
@@ -76,54 +77,24 @@ export function shippedModelPath(): string {
 }
 
 async function sample(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: "string" },
-      count: { type: "string" },
-      steps: { type: "string" },
-      sampler: { type: "string", default: "dpmpp_2m" },
-      seed: { type: "string" },
-      label: { type: "string" },
-      guidance: { type: "string" },
-      out: { type: "string", default: "out/samples.png" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
+  const a = parseSampleArgs(argv);
+  if (a.help) {
     console.log(SAMPLE_HELP);
     return;
   }
-  const modelPath = resolve(values.model ?? shippedModelPath());
+  const modelPath = resolve(a.model ?? shippedModelPath());
   if (!existsSync(modelPath)) {
-    throw new ArgumentError("--model", `${modelPath} does not exist${values.model ? "" : " (the shipped model is missing: run 'npm run train:mnist' to make it)"}`);
+    throw new ArgumentError("--model", `${modelPath} does not exist${a.model ? "" : " (the shipped model is missing: run 'npm run train:mnist' to make it)"}`);
   }
-  const out = resolve(values.out!);
-  const format = out.endsWith(".safetensors") ? "safetensors" : out.endsWith(".png") ? "png" : null;
-  if (!format) throw new ArgumentError("--out", `must end in .png or .safetensors, got ${JSON.stringify(values.out)}`);
+  const out = resolve(a.out);
   const t0 = performance.now();
   await ensureKernels();
-  const model = loadModel(new Uint8Array(readFileSync(modelPath)));
-  const lab = values.label ?? (model.numClasses > 0 ? "all" : "none");
-  const label = lab === "all" ? "all" : lab === "none" ? null : intOpt("label", lab, 0);
-  const guidance = values.guidance === undefined ? 1 : Number(values.guidance);
-  if (!Number.isFinite(guidance)) throw new ArgumentError("--guidance", `must be a number, got ${JSON.stringify(values.guidance)}`);
-  const count = intOpt("count", values.count, 40);
-  const steps = intOpt("steps", values.steps, 20);
-  console.log(`sampling ${count} from ${modelPath} (${model.net.parameterCount()} parameters) with ${values.sampler}, ${steps} steps, seed ${intOpt("seed", values.seed, 0)}`);
-  const bar = progress("sampling", steps);
-  const r = generate(model, {
-    count,
-    steps,
-    sampler: values.sampler!,
-    seed: intOpt("seed", values.seed, 0),
-    label,
-    guidance,
-    format,
-    onStep: (s) => bar.update(s),
-  });
+  const model = loadModel(readFileBytes(modelPath));
+  const lab = a.label ?? (model.numClasses > 0 ? "all" : "none");
+  const label = lab === "none" ? null : lab;
+  console.log(`sampling ${a.count} from ${modelPath} (${model.net.parameterCount()} parameters) with ${a.sampler}, ${a.steps} steps, seed ${a.seed}`);
+  const bar = progress("sampling", a.steps);
+  const r = generate(model, { ...a, label, onStep: (s) => bar.update(s) });
   bar.stop();
   writeAtomic(out, r.bytes);
   console.log(`wrote ${out} (${r.shape.join("x")}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -154,45 +125,16 @@ Examples:
   edge-diffusion train --dataset mnist --steps 3000 --out models/mnist.safetensors --fp16 --resume`;
 
 async function trainCmd(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      dataset: { type: "string", default: "mnist" },
-      preset: { type: "string" },
-      steps: { type: "string" },
-      batch: { type: "string" },
-      lr: { type: "string" },
-      warmup: { type: "string" },
-      ema: { type: "string" },
-      "label-dropout": { type: "string" },
-      seed: { type: "string" },
-      "checkpoint-every": { type: "string" },
-      out: { type: "string", default: "out/model.safetensors" },
-      checkpoint: { type: "string" },
-      resume: { type: "boolean", default: false },
-      fp16: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
+  const a = parseTrainArgs(argv);
+  if (a.help) {
     console.log(TRAIN_HELP);
     return;
   }
-  const num = (name: string, v: string | undefined, def: number) => {
-    if (v === undefined) return def;
-    const x = Number(v);
-    if (v.trim() === "" || !Number.isFinite(x)) throw new ArgumentError(`--${name}`, `must be a number, got ${JSON.stringify(v)}`);
-    return x;
-  };
-  const out = resolve(values.out!);
-  if (!out.endsWith(".safetensors")) throw new ArgumentError("--out", `must end in .safetensors, got ${JSON.stringify(values.out)}`);
-  const checkpoint = resolve(values.checkpoint ?? out.replace(/\.safetensors$/, ".ckpt.safetensors"));
-  const preset = values.preset ?? (values.dataset === "mnist" ? "mnist" : "toy");
-  const steps = intOpt("steps", values.steps, 3000);
+  const out = resolve(a.out);
+  const checkpoint = resolve(a.checkpoint ?? out.replace(/\.safetensors$/, ".ckpt.safetensors"));
+  const { preset, steps } = a;
   await ensureKernels();
-  console.log(`training ${preset} on ${values.dataset} for ${steps} steps; checkpoint ${checkpoint}`);
+  console.log(`training ${preset} on ${a.dataset} for ${steps} steps; checkpoint ${checkpoint}`);
   const bar = progress("training", steps, "loss {loss} | {ips} it/s");
   const ac = new AbortController();
   const onSig = () => {
@@ -203,20 +145,9 @@ async function trainCmd(argv: string[]): Promise<void> {
   try {
     const r = await runTrain(
       {
-        dataset: values.dataset!,
-        preset: preset as "mnist",
-        steps,
-        batch: intOpt("batch", values.batch, 32),
-        lr: num("lr", values.lr, 1e-3),
-        warmup: intOpt("warmup", values.warmup, 200),
-        seed: intOpt("seed", values.seed, 0),
-        ema: num("ema", values.ema, 0.999),
-        labelDropout: num("label-dropout", values["label-dropout"], 0.1),
-        checkpointEvery: intOpt("checkpoint-every", values["checkpoint-every"], 200),
+        ...a,
         out,
         checkpoint,
-        resume: values.resume!,
-        fp16: values.fp16!,
         info: { command: `edge-diffusion train ${argv.join(" ")}` },
       },
       (p) => bar.update(p.step, { loss: p.meanLoss.toFixed(4), ips: p.itPerSec.toFixed(2) }),
@@ -236,47 +167,16 @@ function writeAtomic(path: string, bytes: Uint8Array): void {
   renameSync(tmp, path);
 }
 
-function intOpt(name: string, v: string | undefined, def: number): number {
-  if (v === undefined) return def;
-  if (!/^-?\d+$/.test(v.trim())) throw new ArgumentError(`--${name}`, `must be an integer, got ${JSON.stringify(v)}`);
-  return Number(v);
-}
 
 function forward(argv: string[]): void {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      schedule: { type: "string", default: "cosine" },
-      T: { type: "string" },
-      columns: { type: "string" },
-      chain: { type: "boolean", default: false },
-      seed: { type: "string" },
-      size: { type: "string" },
-      scale: { type: "string" },
-      out: { type: "string", default: "out/forward.png" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
+  const a = parseForwardArgs(argv);
+  if (a.help) {
     console.log(FORWARD_HELP);
     return;
   }
-  const out = resolve(values.out!);
+  const out = resolve(a.out);
   const t0 = performance.now();
-  const r = runForward(
-    {
-      schedule: values.schedule!,
-      T: intOpt("T", values.T, 1000),
-      columns: intOpt("columns", values.columns, 11),
-      chain: values.chain!,
-      seed: intOpt("seed", values.seed, 0),
-      size: intOpt("size", values.size, 32),
-      scale: intOpt("scale", values.scale, 2),
-    },
-    (line) => console.log(line),
-  );
+  const r = runForward(a, (line) => console.log(line));
   writeAtomic(out, r.png);
   console.log(`wrote ${out} (${r.rows.length} columns, ${r.schedule.name}) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 }

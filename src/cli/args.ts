@@ -1,0 +1,189 @@
+// Argument parsing for every command, separate from running it: each parse function takes argv and
+// returns fully checked options, or throws an ArgumentError naming the option (or node's parseArgs
+// TypeError for unknown options). Pure (no files, no side effects), so the fuzz tests can throw any
+// argv at it.
+import { parseArgs } from "node:util";
+import { SAMPLER_NAMES } from "../samplers/index.ts";
+import { ArgumentError, inRange, int, oneOf } from "../validate.ts";
+import { SCHEDULE_NAMES } from "./forward.ts";
+
+/** An integer option: digits only (no 1e3, no 0x10, no 1.0), then range-checked. */
+export function intOpt(name: string, v: string | undefined, def: number, lo = 0, hi = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return def;
+  if (!/^-?\d{1,16}$/.test(v.trim())) throw new ArgumentError(`--${name}`, `must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+  return int(`--${name}`, Number(v), lo, hi);
+}
+
+/** A real-number option in [lo, hi]. */
+export function numOpt(name: string, v: string | undefined, def: number, lo: number, hi: number, ends: "[]" | "(]" | "[)" | "()" = "[]"): number {
+  if (v === undefined) return def;
+  const x = Number(v);
+  if (v.trim() === "" || !Number.isFinite(x)) throw new ArgumentError(`--${name}`, `must be a number in ${ends[0]}${lo}, ${hi}${ends[1]}, got ${JSON.stringify(v)}`);
+  return inRange(`--${name}`, x, lo, hi, ends);
+}
+
+export interface SampleArgs {
+  help: boolean;
+  /** undefined: the shipped model. */
+  model?: string;
+  count: number;
+  steps: number;
+  sampler: string;
+  seed: number;
+  /** "all", "none", a class index, or undefined (the model decides: all if conditional). */
+  label?: "all" | "none" | number;
+  guidance: number;
+  out: string;
+  format: "png" | "safetensors";
+}
+
+export function parseSampleArgs(argv: string[]): SampleArgs {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      count: { type: "string" },
+      steps: { type: "string" },
+      sampler: { type: "string" },
+      seed: { type: "string" },
+      label: { type: "string" },
+      guidance: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const out = v.out ?? "out/samples.png";
+  const format = out.endsWith(".safetensors") ? "safetensors" : out.endsWith(".png") ? "png" : null;
+  if (!format) throw new ArgumentError("--out", `must end in .png or .safetensors, got ${JSON.stringify(out)}`);
+  if (v.model !== undefined && v.model.trim() === "") throw new ArgumentError("--model", "must be a file path, got an empty string");
+  let label: SampleArgs["label"];
+  if (v.label === "all" || v.label === "none") label = v.label;
+  else if (v.label !== undefined) label = intOpt("label", v.label, 0, 0, 1_000_000);
+  return {
+    help: v.help!,
+    model: v.model,
+    count: intOpt("count", v.count, 40, 1, 4096),
+    steps: intOpt("steps", v.steps, 20, 1, 1000),
+    sampler: oneOf("--sampler", v.sampler ?? "dpmpp_2m", SAMPLER_NAMES),
+    seed: intOpt("seed", v.seed, 0),
+    label,
+    guidance: numOpt("guidance", v.guidance, 1, -100, 100),
+    out,
+    format,
+  };
+}
+
+export const PRESETS = ["mnist", "mnist-tiny", "toy"] as const;
+
+export interface TrainArgs {
+  help: boolean;
+  dataset: string;
+  preset: (typeof PRESETS)[number];
+  steps: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  ema: number;
+  labelDropout: number;
+  seed: number;
+  checkpointEvery: number;
+  out: string;
+  /** undefined: out with .ckpt.safetensors. */
+  checkpoint?: string;
+  resume: boolean;
+  fp16: boolean;
+}
+
+export function parseTrainArgs(argv: string[]): TrainArgs {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      dataset: { type: "string" },
+      preset: { type: "string" },
+      steps: { type: "string" },
+      batch: { type: "string" },
+      lr: { type: "string" },
+      warmup: { type: "string" },
+      ema: { type: "string" },
+      "label-dropout": { type: "string" },
+      seed: { type: "string" },
+      "checkpoint-every": { type: "string" },
+      out: { type: "string" },
+      checkpoint: { type: "string" },
+      resume: { type: "boolean", default: false },
+      fp16: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const dataset = v.dataset ?? "mnist";
+  const out = v.out ?? "out/model.safetensors";
+  if (!out.endsWith(".safetensors")) throw new ArgumentError("--out", `must end in .safetensors, got ${JSON.stringify(out)}`);
+  if (v.checkpoint !== undefined && !v.checkpoint.endsWith(".safetensors")) {
+    throw new ArgumentError("--checkpoint", `must end in .safetensors, got ${JSON.stringify(v.checkpoint)}`);
+  }
+  return {
+    help: v.help!,
+    dataset,
+    preset: oneOf("--preset", v.preset ?? (dataset === "mnist" ? "mnist" : "toy"), PRESETS),
+    steps: intOpt("steps", v.steps, 3000, 1, 10_000_000),
+    batch: intOpt("batch", v.batch, 32, 1, 4096),
+    lr: numOpt("lr", v.lr, 1e-3, 0, 1, "(]"),
+    warmup: intOpt("warmup", v.warmup, 200, 0, 10_000_000),
+    ema: numOpt("ema", v.ema, 0.999, 0, 1, "[)"),
+    labelDropout: numOpt("label-dropout", v["label-dropout"], 0.1, 0, 1),
+    seed: intOpt("seed", v.seed, 0),
+    checkpointEvery: intOpt("checkpoint-every", v["checkpoint-every"], 200, 1, 10_000_000),
+    out,
+    checkpoint: v.checkpoint,
+    resume: v.resume!,
+    fp16: v.fp16!,
+  };
+}
+
+export interface ForwardArgs {
+  help: boolean;
+  schedule: string;
+  T: number;
+  columns: number;
+  chain: boolean;
+  seed: number;
+  size: number;
+  scale: number;
+  out: string;
+}
+
+export function parseForwardArgs(argv: string[]): ForwardArgs {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      schedule: { type: "string" },
+      T: { type: "string" },
+      columns: { type: "string" },
+      chain: { type: "boolean", default: false },
+      seed: { type: "string" },
+      size: { type: "string" },
+      scale: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const out = v.out ?? "out/forward.png";
+  if (!out.endsWith(".png")) throw new ArgumentError("--out", `must end in .png, got ${JSON.stringify(out)}`);
+  return {
+    help: v.help!,
+    schedule: oneOf("--schedule", v.schedule ?? "cosine", SCHEDULE_NAMES),
+    T: intOpt("T", v.T, 1000, 1, 100_000),
+    columns: intOpt("columns", v.columns, 11, 2, 64),
+    chain: v.chain!,
+    seed: intOpt("seed", v.seed, 0),
+    size: intOpt("size", v.size, 32, 8, 256),
+    scale: intOpt("scale", v.scale, 2, 1, 16),
+    out,
+  };
+}
