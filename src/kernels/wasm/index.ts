@@ -2,26 +2,27 @@
 //
 // Memory design
 // -------------
-//   0 ............ static data | packing scratch (GEMM A/B panels, ~650 KB) | arena ............ memory end
-//                              ^ __heap_base (aligned)                     ^ arena_base()
+//   0 ... static data | GEMM packing panels (~650 KB) | arena (Bufs) -> top | scratch ... | memory end
+//                     ^ __heap_base (aligned)         ^ arena_base()
 //
-// - The WASM module owns no allocator (AssemblyScript `--runtime stub`, never called). Its only scratch,
-//   the GEMM packing panels, sits at a fixed place past the static data; kernels never allocate.
+// - The WASM module owns no allocator (AssemblyScript `--runtime stub`, never called). Its only fixed
+//   scratch, the GEMM packing panels, sits past the static data; WASM kernels never allocate.
 // - The TS side owns a bump arena from arena_base(): `alloc(n)` returns a Buf {ptr, length} (64-byte
-//   aligned, zero-filled), `mark()`/`release(m)` pop it like a stack. Scratch (stride-1 conv workspaces,
-//   copies of non-resident arrays) is taken temporarily above the top; `reserveScratch(n)` keeps n floats
-//   free there from then on (alloc grows memory to preserve it), so calls need not grow memory. This suits the intended use:
+//   aligned, zero-filled), `mark()`/`release(m)` pop it like a stack. This suits the intended use:
 //   parameters and optimiser state allocated once at the bottom, each training or sampling step's
 //   activations above a mark that is released when the step ends. Memory grows (memory.grow, in pages,
-//   at least doubling) when the arena needs it and is never shrunk.
+//   at least doubling) when needed and never shrinks.
+// - Scratch lives above the arena top only for the duration of one call: stride-1 convolution
+//   workspaces (a padded image copy, Winograd tiles) and copies of non-resident arrays. `reserveScratch(n)`
+//   keeps n floats free there from then on (each alloc grows memory to preserve it), so calls whose
+//   scratch fits never grow memory; `conv2dScratch(shape)` says how much a convolution needs.
 // - A Buf is a handle, not a view: `view(buf)` builds a fresh Float32Array over memory.buffer. Growth
-//   detaches every earlier view, so views are taken right before use and never kept across an alloc.
+//   detaches every earlier view, so views are taken right before use, never kept across an alloc (nor
+//   across a call that may grow memory, unless its scratch was reserved).
 // - Kernels accept any Float32Array. One whose `.buffer === memory.buffer` is used in place (zero-copy:
-//   its byteOffset is the pointer). Any other array is copied into scratch above the arena top, the kernel
-//   runs, outputs are copied back, and the scratch is released. Staging can grow memory, so all resident
-//   pointers are taken before staging; after such a call, re-derive views. Stride-1 convolutions also take
-//   a temporary workspace (a padded image copy) above the arena top. To rule out growth during calls,
-//   pre-grow once at startup: `const m = k.mark(); k.alloc(bigEnough); k.release(m)` (memory never shrinks).
+//   its byteOffset is the pointer). Any other array is copied into scratch, the kernel runs, outputs are
+//   copied back. All resident pointers are taken before any scratch is bumped, so a call stays correct
+//   even when it grows memory.
 // - Exported signatures come from the compiler's generated bindings (build/kernels.d.ts, `asc --bindings
 //   raw`): the type `Exports` below is derived from them, so there is one source of truth.
 //
@@ -132,10 +133,10 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
 
   type ConvFn = (a: number, b: number, c: number, N: number, Ci: number, H: number, W: number, Co: number, R: number, S: number, st: number, pad: number, Ho: number, Wo: number, acc: number) => void;
   /**
-   * Convolution passes. 3x3 stride-1 pad-1 forward and input-gradient convolutions with ≥ 8 channels run
-   * Winograd F(2x2, 3x3) (assembly/winograd.ts); other stride-1 ones (but 1x1) the direct kernel, which
-   * reads the taps of a zero-padded copy of the image; the rest the GEMM driver with im2col packing. The
-   * first two take workspace from the arena top. Pointers are taken before the workspace is bumped.
+   * Convolution passes. 3x3 stride-1 pad-1 passes with ≥ 8 channels run Winograd F(2x2, 3x3)
+   * (assembly/winograd.ts); other stride-1 forward and input-gradient ones (but 1x1) the direct kernel,
+   * which reads the taps of a zero-padded copy of the image; the rest the GEMM driver with im2col
+   * packing. The first two take scratch above the arena top; pointers are taken before it is bumped.
    */
   function conv(fn: ConvFn, direct: "fwd" | "bwd" | "wgrad") {
     return (a: Float32Array, b: Float32Array, c: Float32Array, d: ConvDims, accumulate: boolean): void => {
