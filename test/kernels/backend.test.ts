@@ -1,6 +1,6 @@
 // Backend selection, loading, memory (arena, views, zero-copy, staging) and argument errors.
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   createTsKernels,
   hasRelaxedSimd,
@@ -47,6 +47,17 @@ describe("initKernels", () => {
       expect(calls).toBe(1);
     } finally {
       setDefaultWasmSource(undefined);
+    }
+  });
+
+  it("falls back to the TypeScript backend where WebAssembly.validate rejects SIMD", async () => {
+    const spy = vi.spyOn(WebAssembly, "validate").mockReturnValue(false);
+    try {
+      expect(hasWasmSimd()).toBe(false);
+      expect((await initKernels()).backend).toBe("ts");
+      await expect(initKernels({ backend: "wasm" })).rejects.toThrow(/SIMD128/);
+    } finally {
+      spy.mockRestore();
     }
   });
 
