@@ -312,9 +312,20 @@ export function groupnorm_f32(
     for (let g = 0; g < G; g++) {
       const base = (<usize>(n * C + g * cpg) * <usize>HW) << 2;
       const mu = sum_f32(m, x + base) / <f64>m;
-      // second pass: sum of squared deviations in f64
-      let ss: f64 = 0;
-      for (let i = 0; i < m; i++) {
+      // second pass: sum of squared deviations in f64 (two f64x2 accumulators, then the tail)
+      const vmu2 = f64x2.splat(mu);
+      let lo = f64x2.splat(0);
+      let hi = lo;
+      let i = 0;
+      for (; i + 4 <= m; i += 4) {
+        const v = v128.load(x + base + (<usize>i << 2));
+        const dl = f64x2.sub(f64x2.promote_low_f32x4(v), vmu2);
+        const dh = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), vmu2);
+        lo = f64x2.add(lo, f64x2.mul(dl, dl));
+        hi = f64x2.add(hi, f64x2.mul(dh, dh));
+      }
+      let ss = (f64x2.extract_lane(lo, 0) + f64x2.extract_lane(lo, 1)) + (f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1));
+      for (; i < m; i++) {
         const d = <f64>load<f32>(x + base + (<usize>i << 2)) - mu;
         ss += d * d;
       }
@@ -368,9 +379,30 @@ export function groupnorm_bwd_f32(
         const c = g * cpg + cc;
         const ga = <f64>load<f32>(gamma + (<usize>c << 2));
         const p = (<usize>(n * C + c) * <usize>HW) << 2;
-        let sdy: f64 = 0;
-        let sdyx: f64 = 0;
-        for (let i = 0; i < HW; i++) {
+        // Σ dy and Σ dy·xhat over the channel, f64x2 lanes then the tail
+        const vmu2 = f64x2.splat(mu);
+        const vrs2 = f64x2.splat(rs);
+        let a0 = f64x2.splat(0);
+        let a1 = a0;
+        let b0 = a0;
+        let b1 = a0;
+        let i = 0;
+        for (; i + 4 <= HW; i += 4) {
+          const o = p + (<usize>i << 2);
+          const vd = v128.load(dy + o);
+          const vx = v128.load(x + o);
+          const dl = f64x2.promote_low_f32x4(vd);
+          const dh = f64x2.promote_low_f32x4(v128.shuffle<f32>(vd, vd, 2, 3, 2, 3));
+          const xl = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(vx), vmu2), vrs2);
+          const xh = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(vx, vx, 2, 3, 2, 3)), vmu2), vrs2);
+          a0 = f64x2.add(a0, dl);
+          a1 = f64x2.add(a1, dh);
+          b0 = f64x2.add(b0, f64x2.mul(dl, xl));
+          b1 = f64x2.add(b1, f64x2.mul(dh, xh));
+        }
+        let sdy = (f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1)) + (f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1));
+        let sdyx = (f64x2.extract_lane(b0, 0) + f64x2.extract_lane(b0, 1)) + (f64x2.extract_lane(b1, 0) + f64x2.extract_lane(b1, 1));
+        for (; i < HW; i++) {
           const o = p + (<usize>i << 2);
           const d = <f64>load<f32>(dy + o);
           const xh = (<f64>load<f32>(x + o) - mu) * rs;
