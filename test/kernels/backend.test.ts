@@ -146,6 +146,28 @@ describe("memory", () => {
   });
 });
 
+describe("staging of non-resident outputs", () => {
+  it("overwrites outputs without reading them, and keeps elements past the declared shape", async () => {
+    const k = await initKernels();
+    const s: Conv2dShape = { batch: 1, inChannels: 8, height: 6, width: 6, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, pad: 1 };
+    const x = randn(8 * 36, 5);
+    const w = randn(8 * 8 * 9, 6);
+    const exact = new Float32Array(8 * 36).fill(NaN);
+    const longer = new Float32Array(8 * 36 + 3).fill(7);
+    k.conv2d(x, w, exact, s);
+    k.conv2d(x, w, longer, s);
+    expect(exact.every(Number.isFinite)).toBe(true);
+    expect(longer.subarray(0, 8 * 36)).toEqual(exact);
+    expect([...longer.subarray(8 * 36)]).toEqual([7, 7, 7]);
+    const y = new Float32Array(10).fill(7);
+    k.softmax(new Float32Array([1, 2, 3, 4]), y, 2, 2);
+    expect([...y.subarray(4)]).toEqual([7, 7, 7, 7, 7, 7]);
+    const C = new Float32Array([9, 9, 9, 9, 9, 9]); // ldc 3 > N 2: column 2 is padding
+    k.gemm(false, false, 2, 2, 1, new Float32Array([1, 2]), 1, new Float32Array([3, 4]), 2, C, 3);
+    expect([...C]).toEqual([3, 4, 9, 6, 8, 9]);
+  });
+});
+
 describe("bad input throws ArgumentError naming the argument, before any arithmetic", () => {
   const shape: Conv2dShape = { batch: 1, inChannels: 2, height: 4, width: 4, outChannels: 3, kernelH: 3, kernelW: 3, stride: 1, pad: 1 };
   const cases: Array<[string, (k: Kernels) => void, string]> = [

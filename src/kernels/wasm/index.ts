@@ -89,9 +89,10 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
   }
 
   // ---- staging of non-resident arrays -------------------------------------------------------------
-  // ptrs[i] for arrays[i]; outputs (bit i of outMask) are copied back after the call.
+  // ptrs[i] for arrays[i]; outputs (bit i of outMask) are copied back after the call; write-only outputs
+  // (bit i of writeOnly: overwritten, never read) are not copied in.
   const ptrs: number[] = [];
-  function stage<T>(arrays: Float32Array[], outMask: number, run: (p: number[]) => T): T {
+  function stage<T>(arrays: Float32Array[], outMask: number, run: (p: number[]) => T, writeOnly = 0): T {
     const mb = mem.buffer;
     const mark = top;
     ptrs.length = arrays.length;
@@ -99,7 +100,7 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
     for (let i = 0; i < arrays.length; i++) if (ptrs[i] < 0) ptrs[i] = bump(arrays[i].length * 4);
     try {
       for (let i = 0; i < arrays.length; i++) {
-        if (arrays[i].buffer !== mb) new Float32Array(mem.buffer, ptrs[i], arrays[i].length).set(arrays[i]);
+        if (arrays[i].buffer !== mb && !((writeOnly >> i) & 1)) new Float32Array(mem.buffer, ptrs[i], arrays[i].length).set(arrays[i]);
       }
       const p = ptrs.slice();
       const r = run(p);
@@ -111,6 +112,8 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
       top = mark;
     }
   }
+  /** `bit` when `arr` is exactly the `written` floats a kernel overwrites (so staging may skip its copy-in). */
+  const wo = (arr: Float32Array, written: number, bit: number): number => (arr.length === written ? bit : 0);
   /** True when every array is a view of the current memory (the zero-copy path). */
   function res2(a: Float32Array, b: Float32Array): boolean {
     const mb = mem.buffer;
@@ -150,7 +153,7 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
           } else fn(pa, pb, pc, d.N, d.Ci, d.H, d.W, d.Co, d.R, d.S, d.st, d.pad, d.Ho, d.Wo, acc);
         };
         if (res3(a, b, c)) call(a.byteOffset, b.byteOffset, c.byteOffset);
-        else stage([a, b, c], 4, (p) => call(p[0], p[1], p[2]));
+        else stage([a, b, c], 4, (p) => call(p[0], p[1], p[2]), accumulate ? 0 : wo(c, d.Co * d.Ci * d.R * d.S, 4));
         return;
       }
       const pointwise = d.R === 1 && d.S === 1 && d.pad === 0;
@@ -177,7 +180,7 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
         withWorkspace(bytes, (ws) => e.conv2d_direct_f32(pa, pb, pc, d.N, Cs, Hs, Ws, Cd, d.R, d.S, padH, padW, acc, fwd ? 0 : 1, ws));
       };
       if (res3(a, b, c)) call(a.byteOffset, b.byteOffset, c.byteOffset);
-      else stage([a, b, c], 4, (p) => call(p[0], p[1], p[2]));
+      else stage([a, b, c], 4, (p) => call(p[0], p[1], p[2]), accumulate ? 0 : wo(c, direct === "fwd" ? d.N * d.Co * d.Ho * d.Wo : d.N * d.Ci * d.H * d.W, 4));
     };
   }
 
@@ -224,7 +227,7 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
 
     gemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, acc = false) {
       if (res3(A, B, C)) e.gemm_f32(+tA, +tB, M, N, K, A.byteOffset, lda, B.byteOffset, ldb, C.byteOffset, ldc, +acc);
-      else stage([A, B, C], 4, (p) => e.gemm_f32(+tA, +tB, M, N, K, p[0], lda, p[1], ldb, p[2], ldc, +acc));
+      else stage([A, B, C], 4, (p) => e.gemm_f32(+tA, +tB, M, N, K, p[0], lda, p[1], ldb, p[2], ldc, +acc), acc || ldc !== N ? 0 : wo(C, M * N, 4));
     },
     conv2d: conv(e.conv2d_f32, "fwd"),
     conv2dBackwardInput: conv(e.conv2d_bwd_input_f32, "bwd"),
@@ -233,31 +236,34 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
     biasAct(x, bias, y, outer, C, inner, act: Activation) {
       const a = act === "silu" ? 1 : 0;
       if (res3(x, bias, y)) e.bias_act_f32(x.byteOffset, bias.byteOffset, y.byteOffset, outer, C, inner, a);
-      else stage([x, bias, y], 4, (p) => e.bias_act_f32(p[0], p[1], p[2], outer, C, inner, a));
+      else stage([x, bias, y], 4, (p) => e.bias_act_f32(p[0], p[1], p[2], outer, C, inner, a), wo(y, outer * C * inner, 4));
     },
     siluBackward(x, dy, dx) {
       if (res3(x, dy, dx)) e.silu_bwd_f32(x.length, x.byteOffset, dy.byteOffset, dx.byteOffset);
-      else stage([x, dy, dx], 4, (p) => e.silu_bwd_f32(x.length, p[0], p[1], p[2]));
+      else stage([x, dy, dx], 4, (p) => e.silu_bwd_f32(x.length, p[0], p[1], p[2]), 4);
     },
     sumChannels(x, out, outer, C, inner, acc = false) {
       if (res2(x, out)) e.sum_channels_f32(x.byteOffset, out.byteOffset, outer, C, inner, +acc);
-      else stage([x, out], 2, (p) => e.sum_channels_f32(p[0], p[1], outer, C, inner, +acc));
+      else stage([x, out], 2, (p) => e.sum_channels_f32(p[0], p[1], outer, C, inner, +acc), acc ? 0 : wo(out, C, 2));
     },
     groupNorm(x, gamma, beta, y, mean, rstd, N, C, HW, G, eps) {
-      stage([x, gamma, beta, y, mean, rstd], 8 | 16 | 32, (p) => e.groupnorm_f32(p[0], p[1], p[2], p[3], p[4], p[5], N, C, HW, G, eps));
+      stage([x, gamma, beta, y, mean, rstd], 8 | 16 | 32, (p) => e.groupnorm_f32(p[0], p[1], p[2], p[3], p[4], p[5], N, C, HW, G, eps),
+        wo(y, N * C * HW, 8) | wo(mean, N * G, 16) | wo(rstd, N * G, 32),
+      );
     },
     groupNormBackward(x, dy, gamma, mean, rstd, dx, dgamma, dbeta, N, C, HW, G) {
       stage([x, dy, gamma, mean, rstd, dx, dgamma, dbeta], 32 | 64 | 128, (p) =>
         e.groupnorm_bwd_f32(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], N, C, HW, G),
+        wo(dx, N * C * HW, 32) | wo(dgamma, C, 64) | wo(dbeta, C, 128),
       );
     },
     softmax(x, y, rows, cols) {
       if (res2(x, y)) e.softmax_f32(x.byteOffset, y.byteOffset, rows, cols);
-      else stage([x, y], 2, (p) => e.softmax_f32(p[0], p[1], rows, cols));
+      else stage([x, y], 2, (p) => e.softmax_f32(p[0], p[1], rows, cols), wo(y, rows * cols, 2));
     },
     softmaxBackward(y, dy, dx, rows, cols) {
       if (res3(y, dy, dx)) e.softmax_bwd_f32(y.byteOffset, dy.byteOffset, dx.byteOffset, rows, cols);
-      else stage([y, dy, dx], 4, (p) => e.softmax_bwd_f32(p[0], p[1], p[2], rows, cols));
+      else stage([y, dy, dx], 4, (p) => e.softmax_bwd_f32(p[0], p[1], p[2], rows, cols), wo(dx, rows * cols, 4));
     },
     axpy(a, x, y) {
       if (res2(x, y)) e.axpy_f32(y.length, a, x.byteOffset, y.byteOffset);
@@ -265,15 +271,15 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
     },
     axpby(a, x, b, y, out) {
       if (res3(x, y, out)) e.axpby_f32(out.length, a, x.byteOffset, b, y.byteOffset, out.byteOffset);
-      else stage([x, y, out], 4, (p) => e.axpby_f32(out.length, a, p[0], b, p[1], p[2]));
+      else stage([x, y, out], 4, (p) => e.axpby_f32(out.length, a, p[0], b, p[1], p[2]), 4);
     },
     scale(a, x, out) {
       if (res2(x, out)) e.scale_f32(out.length, a, x.byteOffset, out.byteOffset);
-      else stage([x, out], 2, (p) => e.scale_f32(out.length, a, p[0], p[1]));
+      else stage([x, out], 2, (p) => e.scale_f32(out.length, a, p[0], p[1]), 2);
     },
     mul(x, y, out) {
       if (res3(x, y, out)) e.mul_f32(out.length, x.byteOffset, y.byteOffset, out.byteOffset);
-      else stage([x, y, out], 4, (p) => e.mul_f32(out.length, p[0], p[1], p[2]));
+      else stage([x, y, out], 4, (p) => e.mul_f32(out.length, p[0], p[1], p[2]), 4);
     },
     sum: (x) => (x.buffer === mem.buffer ? e.sum_f32(x.length, x.byteOffset) : stage([x], 0, (p) => e.sum_f32(x.length, p[0]))),
     dot: (x, y) => (res2(x, y) ? e.dot_f32(x.length, x.byteOffset, y.byteOffset) : stage([x, y], 0, (p) => e.dot_f32(x.length, p[0], p[1]))),
