@@ -5,7 +5,8 @@
 // weight gradient: N·Ho·Wo), so as for GEMM |got − want| ≤ (K + 2)·u·Σ|terms|, with Σ|terms| computed by
 // running the reference on absolute values. Winograd F(2x2, 3x3) (3x3 pad 1 stride 1, ≥ 8 channels) sums
 // transformed terms instead: each is a ±-combination of ≤ 16 inputs and ≤ 9 weights with coefficients
-// ≤ 1, rounded a few times more, so we allow 8x the direct bound (observed: within 2x).
+// ≤ 1, rounded a few times more, so we allow 8x the direct bound (observed: errors of the same size as
+// direct convolution's, 0.1–12 % of the direct bound).
 
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
