@@ -823,3 +823,55 @@ export function gemm_scalar_f32(
     }
   }
 }
+
+// ---- input gradient through col2im (strided convolutions) -------------------------------------------
+
+/** Workspace bytes for conv2d_bwd_input_col2im_f32: one image's column matrix [Ci·R·S, Ho·Wo]. */
+export function conv2d_col2im_ws_bytes(Ci: i32, R: i32, S: i32, Ho: i32, Wo: i32): usize {
+  return (<usize>(Ci * R * S * Ho * Wo) << 2) + 64;
+}
+
+/**
+ * dx[n, Ci, H, W] (+)= col2im(wᵀ · dy[n]): the GEMM dcol[Ci·R·S, Ho·Wo] = wᵀ[Ci·R·S, Co] · dy[Co, Ho·Wo]
+ * at full speed, then each column entry is added to the input pixel it came from, taps (r, s) in
+ * ascending order. Used for strided convolutions, where gathering dy per input pixel (B_GATHER) is slow.
+ */
+export function conv2d_bwd_input_col2im_f32(
+  dy: usize, w: usize, dx: usize,
+  N: i32, Ci: i32, H: i32, W: i32, Co: i32, R: i32, S: i32, st: i32, pad: i32, Ho: i32, Wo: i32,
+  accumulate: i32, ws: usize,
+): void {
+  const dcol = (ws + 63) & ~(<usize>63);
+  const RS = R * S;
+  const P = Ho * Wo;
+  const xs = <usize>(Ci * H * W) << 2;
+  const ys = <usize>(Co * P) << 2;
+  for (let n = 0; n < N; n++) {
+    const dxn = dx + <usize>n * xs;
+    gemmDriver(Ci * RS, P, Co, A_TRANS, w, Ci * RS, B_DENSE, dy + <usize>n * ys, P, dcol, P, false);
+    if (!accumulate) memory.fill(dxn, 0, xs);
+    for (let ci = 0; ci < Ci; ci++) {
+      const plane = dxn + ((<usize>(ci * H * W)) << 2);
+      for (let r = 0; r < R; r++) {
+        for (let s = 0; s < S; s++) {
+          const col = dcol + ((<usize>((ci * RS + r * S + s) * P)) << 2);
+          // output columns whose input column ix = ox·st − pad + s lies in [0, W)
+          const hiNum = W - 1 + pad - s;
+          if (hiNum < 0) continue; // every ix > W − 1 (and integer division would round toward 0)
+          const oxLo = max(0, (pad - s + st - 1) / st);
+          const oxHi = min(Wo - 1, hiNum / st);
+          for (let oy = 0; oy < Ho; oy++) {
+            const iy = oy * st - pad + r;
+            if (<u32>iy >= <u32>H) continue;
+            const row = plane + ((<usize>(iy * W)) << 2);
+            const src = col + ((<usize>(oy * Wo)) << 2);
+            for (let ox = oxLo; ox <= oxHi; ox++) {
+              const p = row + ((<usize>(ox * st - pad + s)) << 2);
+              store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>ox << 2)));
+            }
+          }
+        }
+      }
+    }
+  }
+}

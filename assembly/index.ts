@@ -12,6 +12,8 @@ export {
   conv2d_direct_f32,
   conv2d_direct_ws_bytes,
   gemm_scalar_f32,
+  conv2d_bwd_input_col2im_f32,
+  conv2d_col2im_ws_bytes,
 } from "./gemm";
 export * from "./ops";
 export { simd_peak_f32 } from "./peak";

@@ -138,8 +138,9 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
   /**
    * Convolution passes. 3x3 stride-1 pad-1 passes with ≥ 8 channels run Winograd F(2x2, 3x3)
    * (assembly/winograd.ts); other stride-1 forward and input-gradient ones (but 1x1) the direct kernel,
-   * which reads the taps of a zero-padded copy of the image; the rest the GEMM driver with im2col
-   * packing. The first two take scratch above the arena top; pointers are taken before it is bumped.
+   * which reads the taps of a zero-padded copy of the image; strided input gradients a GEMM into a
+   * column matrix and col2im; the rest the GEMM driver with im2col packing. All but the last take scratch
+   * above the arena top; pointers are taken before it is bumped.
    */
   function conv(fn: ConvFn, direct: "fwd" | "bwd" | "wgrad") {
     return (a: Float32Array, b: Float32Array, c: Float32Array, d: ConvDims, accumulate: boolean): void => {
@@ -165,6 +166,14 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
           const [Cs, Cd] = direct === "fwd" ? [d.Ci, d.Co] : [d.Co, d.Ci];
           const bytes = e.conv3x3_wino_ws_bytes(d.N, Cs, d.H, d.W, Cd) >>> 0;
           withWorkspace(bytes, (ws) => e.conv3x3_wino_f32(pa, pb, pc, d.N, Cs, d.H, d.W, Cd, acc, direct === "fwd" ? 0 : 1, ws));
+          return;
+        }
+        if (!useDirect && direct === "bwd" && d.st > 1) {
+          // strided input gradient: GEMM into a column matrix, then col2im (gathering dy is slow)
+          const bytes = e.conv2d_col2im_ws_bytes(d.Ci, d.R, d.S, d.Ho, d.Wo) >>> 0;
+          withWorkspace(bytes, (ws) =>
+            e.conv2d_bwd_input_col2im_f32(pa, pb, pc, d.N, d.Ci, d.H, d.W, d.Co, d.R, d.S, d.st, d.pad, d.Ho, d.Wo, acc, ws),
+          );
           return;
         }
         if (!useDirect) {
@@ -220,7 +229,7 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
           const padH = pass === "fwd" ? d.pad : d.R - 1 - d.pad;
           const padW = pass === "fwd" ? d.pad : d.S - 1 - d.pad;
           if (padH >= 0 && padW >= 0) bytes = Math.max(bytes, e.conv2d_direct_ws_bytes(Cs, Hs, Ws, Cd, d.R, d.S, padH, padW) >>> 0);
-        }
+        } else if (pass === "bwd") bytes = Math.max(bytes, e.conv2d_col2im_ws_bytes(d.Ci, d.R, d.S, d.Ho, d.Wo) >>> 0);
       }
       return Math.ceil(bytes / 4) + ALIGN;
     },
