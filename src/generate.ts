@@ -8,9 +8,9 @@ import { writeSafetensors } from "./io/safetensors.ts";
 import { initKernels } from "./kernels/index.ts";
 import type { LoadedModel } from "./model.ts";
 import { Rng } from "./rng.ts";
-import { getSampler, initialNoise, SAMPLER_NAMES } from "./samplers/index.ts";
+import { getSampler, img2img, initialNoise, inpaint, SAMPLER_NAMES } from "./samplers/index.ts";
 import { karrasSigmas } from "./schedule/sigmas.ts";
-import { ArgumentError, finite, int, oneOf } from "./validate.ts";
+import { ArgumentError, f32, finite, inRange, int, oneOf } from "./validate.ts";
 
 export interface GenerateOptions {
   count: number;
@@ -29,6 +29,16 @@ export interface GenerateOptions {
    * whatever the chunk; smaller chunks bound the memory (activations scale with the batch).
    */
   chunk?: number;
+  /**
+   * img2img / SDEdit: start from this image ([C, H, W] in [-1, 1], the model's item shape), noised to the
+   * level `strength` in (0, 1] picks, instead of pure noise. Every sample starts from the same image.
+   */
+  init?: { image: Float32Array; strength: number };
+  /**
+   * Inpainting: keep `image` where `mask` is 1 and fill in where it is 0 (both [C, H, W]; image in
+   * [-1, 1], mask in [0, 1]); `resample` > 1 adds RePaint resampling. Uses the inpainting sampler.
+   */
+  inpaint?: { image: Float32Array; mask: Float32Array; resample?: number };
   onStep?: (step: number, total: number) => void;
 }
 
@@ -65,17 +75,44 @@ export function generate(model: LoadedModel, o: GenerateOptions): GenerateResult
   const rng = new Rng(o.seed);
   const out = new Float32Array(N * D);
   const sampler = getSampler(o.sampler);
+  const checkItem = (arg: string, a: Float32Array, lo: number, hi: number) => {
+    f32(arg, a);
+    if (a.length !== D) throw new ArgumentError(arg, `must have the model's item shape [${model.itemShape.join(", ")}] (${D} values), got ${a.length}`);
+    for (let i = 0; i < D; i++) if (!(a[i] >= lo && a[i] <= hi)) throw new ArgumentError(arg, `value ${a[i]} at ${i} is outside [${lo}, ${hi}]`);
+  };
+  if (o.init && o.inpaint) throw new ArgumentError("init", "cannot be combined with inpaint: use one");
+  if (o.init) {
+    checkItem("init.image", o.init.image, -1, 1);
+    inRange("init.strength", o.init.strength, 0, 1, "(]");
+  }
+  if (o.inpaint) {
+    checkItem("inpaint.image", o.inpaint.image, -1, 1);
+    checkItem("inpaint.mask", o.inpaint.mask, 0, 1);
+  }
+  const repeat = (a: Float32Array, n: number) => {
+    const r = new Float32Array(n * D);
+    for (let b = 0; b < n; b++) r.set(a, b * D);
+    return r;
+  };
   for (let start = 0; start < N; start += chunk) {
     const n = Math.min(chunk, N - start);
     const lab = labels?.subarray(start, start + n);
     const denoiser = lab && o.guidance !== 1 ? guidedDenoiser(model.denoiser(), lab, o.guidance) : model.denoiser(lab);
-    const x0 = initialNoise(rng, n, D, sigmas[0], start);
-    const y = sampler(denoiser, x0, sigmas, {
+    const common = {
       batch: n,
       firstItem: start,
       rng: rng.stream("sampler"),
       onStep: (e: { step: number; steps: number }) => o.onStep?.(Math.min(e.steps, Math.round(((start + (n * (e.step + 1)) / e.steps) / N) * e.steps)), e.steps),
-    });
+    };
+    let y: Float32Array;
+    if (o.init) {
+      y = img2img(sampler, denoiser, repeat(o.init.image, n), sigmas, { ...common, strength: o.init.strength });
+    } else if (o.inpaint) {
+      const x0 = initialNoise(rng, n, D, sigmas[0], start);
+      y = inpaint(denoiser, x0, sigmas, { ...common, known: repeat(o.inpaint.image, n), mask: repeat(o.inpaint.mask, n), resample: o.inpaint.resample ?? 1 });
+    } else {
+      y = sampler(denoiser, initialNoise(rng, n, D, sigmas[0], start), sigmas, common);
+    }
     out.set(y, start * D);
   }
   for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i]));

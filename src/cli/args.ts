@@ -35,9 +35,19 @@ export interface SampleArgs {
   guidance: number;
   out: string;
   format: "png" | "safetensors";
+  /** img2img and inpaint: the image PNG. */
+  image?: string;
+  /** img2img: in (0, 1]. */
+  strength?: number;
+  /** inpaint: the mask PNG (white = fill in, black = keep). */
+  mask?: string;
+  /** inpaint: RePaint resampling count (1 = none). */
+  resample?: number;
 }
 
-export function parseSampleArgs(argv: string[]): SampleArgs {
+export type SampleMode = "sample" | "img2img" | "inpaint";
+
+export function parseSampleArgs(argv: string[], mode: SampleMode = "sample"): SampleArgs {
   const { values: v } = parseArgs({
     args: argv,
     options: {
@@ -50,21 +60,33 @@ export function parseSampleArgs(argv: string[]): SampleArgs {
       guidance: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
+      ...(mode === "sample" ? {} : { image: { type: "string" as const } }),
+      ...(mode === "img2img" ? { strength: { type: "string" as const } } : {}),
+      ...(mode === "inpaint" ? { mask: { type: "string" as const }, resample: { type: "string" as const } } : {}),
     },
     strict: true,
     allowPositionals: false,
   });
-  const out = v.out ?? "out/samples.png";
+  const extra = v as { image?: string; strength?: string; mask?: string; resample?: string };
+  const out = v.out ?? (mode === "sample" ? "out/samples.png" : `out/${mode}.png`);
   const format = out.endsWith(".safetensors") ? "safetensors" : out.endsWith(".png") ? "png" : null;
   if (!format) throw new ArgumentError("--out", `must end in .png or .safetensors, got ${JSON.stringify(out)}`);
   if (v.model !== undefined && v.model.trim() === "") throw new ArgumentError("--model", "must be a file path, got an empty string");
   let label: SampleArgs["label"];
   if (v.label === "all" || v.label === "none") label = v.label;
   else if (v.label !== undefined) label = intOpt("label", v.label, 0, 0, 1_000_000);
+  if (mode !== "sample" && !v.help) {
+    if (!extra.image) throw new ArgumentError("--image", `is required for ${mode}: a PNG of the model's size`);
+    if (mode === "inpaint" && !extra.mask) throw new ArgumentError("--mask", "is required for inpaint: a PNG of the model's size, white where the model fills in");
+  }
   return {
     help: v.help!,
     model: v.model,
-    count: intOpt("count", v.count, 40, 1, 4096),
+    image: extra.image,
+    strength: mode === "img2img" ? numOpt("strength", extra.strength, 0.6, 0, 1, "(]") : undefined,
+    mask: extra.mask,
+    resample: mode === "inpaint" ? intOpt("resample", extra.resample, 1, 1, 20) : undefined,
+    count: intOpt("count", v.count, mode === "sample" ? 40 : 8, 1, 4096),
     steps: intOpt("steps", v.steps, 20, 1, 1000),
     sampler: oneOf("--sampler", v.sampler ?? "dpmpp_2m", SAMPLER_NAMES),
     seed: intOpt("seed", v.seed, 0),

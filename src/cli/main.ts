@@ -5,7 +5,9 @@ import { dirname, resolve } from "node:path";
 import { ArgumentError } from "../validate.ts";
 import { SafetensorsError } from "../io/safetensors.ts";
 import { runForward, SCHEDULE_NAMES } from "./forward.ts";
-import { parseForwardArgs, parseSampleArgs, parseTrainArgs } from "./args.ts";
+import { parseForwardArgs, parseSampleArgs, parseTrainArgs, type SampleMode } from "./args.ts";
+import { decodePngImage } from "../data/png-decode.ts";
+import { toChannels } from "../data/image-ops.ts";
 import { readFileBytes } from "../io/checkpoint-node.ts";
 import { progress } from "./progress.ts";
 import { runTrain } from "./train.ts";
@@ -22,6 +24,8 @@ Usage: edge-diffusion <command> [options]
 
 Commands:
   sample      draw samples from a model (the shipped MNIST model by default) into a PNG grid
+  img2img     start from an image noised part way (SDEdit) and sample back
+  inpaint     fill in the masked part of an image
   forward     noise the built-in shapes across t and write a PNG strip
   train       train a model on a dataset and save it
   help        show this help, or 'edge-diffusion help <command>'
@@ -76,10 +80,19 @@ export function shippedModelPath(): string {
   return fileURLToPath(new URL("../models/mnist.safetensors", import.meta.url));
 }
 
-async function sample(argv: string[]): Promise<void> {
-  const a = parseSampleArgs(argv);
+/** A PNG as one model item [C, H, W] with values in [0, 1]; the size must be the model's. */
+function readItemPng(arg: string, path: string, itemShape: number[]): Float32Array {
+  if (itemShape.length !== 3) throw new ArgumentError(arg, "needs an image model");
+  const [c, h, w] = itemShape;
+  const img = toChannels(decodePngImage(readFileBytes(path), path), c as 1 | 3);
+  if (img.height !== h || img.width !== w) throw new ArgumentError(arg, `${path} is ${img.width}x${img.height}; the model takes ${w}x${h}`);
+  return img.data;
+}
+
+async function sample(argv: string[], mode: SampleMode = "sample"): Promise<void> {
+  const a = parseSampleArgs(argv, mode);
   if (a.help) {
-    console.log(SAMPLE_HELP);
+    console.log(mode === "sample" ? SAMPLE_HELP : mode === "img2img" ? IMG2IMG_HELP : INPAINT_HELP);
     return;
   }
   const modelPath = resolve(a.model ?? shippedModelPath());
@@ -93,8 +106,15 @@ async function sample(argv: string[]): Promise<void> {
   const lab = a.label ?? (model.numClasses > 0 ? "all" : "none");
   const label = lab === "none" ? null : lab;
   console.log(`sampling ${a.count} from ${modelPath} (${model.net.parameterCount()} parameters) with ${a.sampler}, ${a.steps} steps, seed ${a.seed}`);
+  let init: { image: Float32Array; strength: number } | undefined;
+  let inpaint: { image: Float32Array; mask: Float32Array; resample: number } | undefined;
+  if (mode !== "sample") {
+    const image = readItemPng("--image", a.image!, model.itemShape).map((v) => 2 * v - 1);
+    if (mode === "img2img") init = { image, strength: a.strength! };
+    else inpaint = { image, mask: readItemPng("--mask", a.mask!, model.itemShape).map((v) => 1 - v), resample: a.resample! };
+  }
   const bar = progress("sampling", a.steps);
-  const r = generate(model, { ...a, label, onStep: (s) => bar.update(s) });
+  const r = generate(model, { ...a, label, init, inpaint, onStep: (s) => bar.update(s) });
   bar.stop();
   writeAtomic(out, r.bytes);
   console.log(`wrote ${out} (${r.shape.join("x")}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -184,7 +204,27 @@ function forward(argv: string[]): void {
   console.log(`wrote ${out} (${r.rows.length} columns, ${r.schedule.name}) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 }
 
-const HELPS: Record<string, string> = { forward: FORWARD_HELP, sample: SAMPLE_HELP, train: TRAIN_HELP };
+const IMG2IMG_HELP = `edge-diffusion img2img — SDEdit: noise an image part way and sample back
+
+Takes the options of 'sample' (default --count 8, --out out/img2img.png), plus:
+  --image FILE      PNG of the model's size (28x28 for the shipped model), required
+  --strength S      in (0, 1]: how far to noise it; 1 ignores the image almost entirely (default 0.6)
+
+Example:
+  edge-diffusion img2img --image my-digit.png --label 3 --strength 0.5`;
+
+const INPAINT_HELP = `edge-diffusion inpaint — fill in the masked part of an image
+
+Takes the options of 'sample' (default --count 8, --out out/inpaint.png; --sampler is not used: the
+inpainting sampler re-noises the known region to every level), plus:
+  --image FILE      PNG of the model's size (28x28 for the shipped model), required
+  --mask FILE       PNG of the same size: white where the model fills in, black where the image is kept
+  --resample N      RePaint resampling per step, 1..20 (default 1: none)
+
+Example:
+  edge-diffusion inpaint --image digit.png --mask lower-half.png --label 8`;
+
+const HELPS: Record<string, string> = { forward: FORWARD_HELP, sample: SAMPLE_HELP, train: TRAIN_HELP, img2img: IMG2IMG_HELP, inpaint: INPAINT_HELP };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd = "sample", ...rest] = argv;
@@ -198,6 +238,10 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "train":
         await trainCmd(rest);
+        return 0;
+      case "img2img":
+      case "inpaint":
+        await sample(rest, cmd);
         return 0;
       case "start":
         // npm start: the main job on built-in defaults. Sample digits from the shipped model; where it

@@ -103,6 +103,22 @@ describe("edge-diffusion sample", () => {
     for (const chunk of [1, 2]) expect(Buffer.from(sampleModel(model, { ...o, chunk }).bytes).equals(Buffer.from(a))).toBe(true);
   });
 
+  it("inpainting keeps the known region exactly; img2img at a small strength stays near the image", () => {
+    const image = new Float32Array(784).map((_, i) => ((i % 28) / 27) * 1.6 - 0.8);
+    const keep = new Float32Array(784).map((_, i) => (i < 392 ? 1 : 0)); // upper half known
+    const r = sampleModel(model, { count: 2, steps: 6, sampler: "euler", seed: 1, label: 2, guidance: 1, format: "safetensors", inpaint: { image, mask: keep } });
+    for (let b = 0; b < 2; b++) for (let i = 0; i < 392; i++) expect(r.samples[b * 784 + i]).toBeCloseTo(image[i], 5);
+    const lower = r.samples.subarray(392, 784);
+    expect(lower.some((v, i) => Math.abs(v - image[392 + i]) > 0.05)).toBe(true); // the rest was generated
+    const s = sampleModel(model, { count: 1, steps: 20, sampler: "euler", seed: 1, label: 2, guidance: 1, format: "safetensors", init: { image, strength: 0.05 } });
+    // strength 0.05 of 20 Karras steps starts at sigma ~0.002: the result is the image up to that noise
+    let maxErr = 0;
+    for (let i = 0; i < 784; i++) maxErr = Math.max(maxErr, Math.abs(s.samples[i] - image[i]));
+    expect(maxErr).toBeLessThan(0.05);
+    expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "euler", seed: 0, label: 1, guidance: 1, format: "png", inpaint: { image, mask: keep.subarray(0, 100) } })).toThrow(/inpaint.mask: must have the model's item shape \[1, 28, 28\]/);
+    expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "euler", seed: 0, label: 1, guidance: 1, format: "png", init: { image, strength: 1.5 } })).toThrow(/init.strength: must be in \(0, 1\]/);
+  });
+
   it("a PNG grid has one tile per sample; bad labels and guidance are named", () => {
     const r = sampleModel(model, { count: 4, steps: 2, sampler: "euler", seed: 0, label: 3, guidance: 2, format: "png", cols: 2, scale: 1 });
     const png = decode(r.bytes);
@@ -110,6 +126,25 @@ describe("edge-diffusion sample", () => {
     expect(png.height).toBe(2 * 28 + 3 * 2);
     expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "euler", seed: 0, label: 10, guidance: 1, format: "png" })).toThrow(/--label: must be an integer in \[0, 9\]/);
     expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "nope", seed: 0, label: 1, guidance: 1, format: "png" })).toThrow(/--sampler: must be one of/);
+  });
+
+  it("the built CLI runs img2img and inpaint from PNGs and names a PNG of the wrong size", async () => {
+    const { encodePng } = await import("../../src/image/png.ts");
+    const img = join(dir, "digit.png");
+    const mask = join(dir, "mask.png");
+    writeFileSync(img, encodePng({ width: 28, height: 28, channels: 1, data: new Uint8Array(784).map((_, i) => (i % 28) * 9) }));
+    writeFileSync(mask, encodePng({ width: 28, height: 28, channels: 1, data: new Uint8Array(784).map((_, i) => (i < 392 ? 0 : 255)) }));
+    const run = (...a: string[]) => spawnSync(process.execPath, ["dist/cli.js", ...a, "--model", modelPath, "--count", "2", "--steps", "2"], { encoding: "utf8" });
+    const i2i = run("img2img", "--image", img, "--strength", "0.5", "--out", join(dir, "i2i.png"));
+    expect(i2i.stderr + i2i.status).toMatch(/0$/);
+    const inp = run("inpaint", "--image", img, "--mask", mask, "--out", join(dir, "inp.png"));
+    expect(inp.stderr + inp.status).toMatch(/0$/);
+    const small = join(dir, "small.png");
+    writeFileSync(small, encodePng({ width: 10, height: 10, channels: 1, data: new Uint8Array(100) }));
+    const bad = run("inpaint", "--image", img, "--mask", small);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--mask: .*small\.png is 10x10; the model takes 28x28/);
+    expect(run("img2img", "--strength", "0.5").stderr).toMatch(/--image: is required for img2img/);
   });
 
   it("the built CLI samples a model file and rejects a file that is not a model", () => {

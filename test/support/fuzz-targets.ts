@@ -24,7 +24,7 @@ export interface Target<T> {
 const OPTION_NAMES = [
   "--model", "--count", "--steps", "--sampler", "--seed", "--label", "--guidance", "--out", "--help", "-h",
   "--dataset", "--preset", "--batch", "--lr", "--warmup", "--ema", "--label-dropout", "--checkpoint-every",
-  "--checkpoint", "--resume", "--fp16", "--schedule", "--T", "--columns", "--chain", "--size", "--scale", "--bogus", "-x", "--",
+  "--checkpoint", "--resume", "--fp16", "--image", "--mask", "--strength", "--resample", "--schedule", "--T", "--columns", "--chain", "--size", "--scale", "--bogus", "-x", "--",
 ];
 const VALUES = fc.oneof(
   fc.constantFrom("0", "1", "-1", "20", "4096", "4097", "1e3", "0x10", "1.5", "NaN", "Infinity", "-0", "", " ", "9".repeat(30), "all", "none", "heun", "euler", "x.png", "x.safetensors", "x.txt", "moons", "mnist", "toy", "cosine", "ve"),
@@ -50,10 +50,16 @@ function cliOutcome(f: () => unknown): Outcome {
 }
 
 export const cliArgs: Target<string[]> = {
-  name: "CLI arguments (sample, train, forward)",
+  name: "CLI arguments (sample, img2img, inpaint, train, forward)",
   arb: ARGV,
   run(argv) {
-    const outcomes = [cliOutcome(() => parseSampleArgs(argv)), cliOutcome(() => parseTrainArgs(argv)), cliOutcome(() => parseForwardArgs(argv))];
+    const outcomes = [
+      cliOutcome(() => parseSampleArgs(argv)),
+      cliOutcome(() => parseSampleArgs(argv, "img2img")),
+      cliOutcome(() => parseSampleArgs(argv, "inpaint")),
+      cliOutcome(() => parseTrainArgs(argv)),
+      cliOutcome(() => parseForwardArgs(argv)),
+    ];
     return outcomes.every((o) => o === "accepted") ? "accepted" : outcomes.find((o) => o !== "accepted")!;
   },
 };
