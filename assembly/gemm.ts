@@ -7,17 +7,22 @@
 // The register tile is 4 rows x 8 columns = 8 f32x4 accumulators + 2 B vectors + 1 broadcast A = 11
 // live v128 values, under V8's 16 xmm registers (design notes §5: 6x8 and 4x12 spill). Packing pads
 // partial panels with zeros, so the micro-kernel always runs a full tile; partial tiles are written
-// through a 4x8 bounce tile. Packing also absorbs transposes and convolution indexing: the same driver
-// does A·B, Aᵀ·B, A·Bᵀ, conv forward (B = im2col(x) packed on the fly, no im2col buffer), conv input
+// through a 4x8 bounce tile (a 2x8 kernel serves a last row panel of 1 or 2 rows). Packing also absorbs
+// transposes and convolution indexing: the same driver does A·B, Aᵀ·B, A·Bᵀ and, for convolutions the
+// faster paths do not cover, conv forward (B = im2col(x) packed on the fly, no im2col buffer), conv input
 // gradient (B gathered from dy) and conv weight gradient (B = im2col(x)ᵀ).
+//
+// Convolution paths, fastest first (the TS front picks): Winograd F(2x2, 3x3) in winograd.ts (3x3 pad 1
+// stride 1, >= 8 channels); the direct stride-1 kernel below (taps read in place from a padded image);
+// col2im for strided input gradients; the packed GEMM driver for everything else.
 //
 // Determinism: each C element is sum_k in ascending k, in blocks of KC added to C in ascending block
 // order; lanes are independent. The order depends only on K, never on the element's row/column, so a
 // batch item's result does not depend on its position in the batch. The relaxed build fuses mul+add
 // (relaxed_madd), which may or may not round once depending on the machine: not bit-reproducible.
 //
-// Scratch: packing buffers live at fixed offsets from __heap_base (see scratch_bytes()); the TS side
-// puts its arena after them. Kernels never allocate.
+// Scratch: packing buffers live at fixed offsets from __heap_base (see arena_base()); the TS side puts
+// its arena after them. Kernels never allocate: workspaces (padded images, tiles) are passed in.
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
