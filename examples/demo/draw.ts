@@ -52,6 +52,16 @@ export function drawImages(canvas: HTMLCanvasElement, data: Float32Array, n: num
 
 const css = (name: string, fallback: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 
+/** A grey hint in the middle of an empty plot. */
+function hint(ctx: CanvasRenderingContext2D, text: string): void {
+  ctx.fillStyle = css("--muted", "#666");
+  ctx.font = "13px system-ui, sans-serif";
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  ctx.fillText(text, ctx.canvas.width / 2, ctx.canvas.height / 2);
+  ctx.textAlign = "start";
+}
+
 /** Scatter plot of 2-D points in [-range, range]^2: the data in grey, the model's samples in colour. */
 export function drawScatter(canvas: HTMLCanvasElement, data: Float32Array | null, samples: Float32Array | null, range = 3): void {
   const ctx = canvas.getContext("2d")!;
@@ -77,6 +87,7 @@ export function drawScatter(canvas: HTMLCanvasElement, data: Float32Array | null
       ctx.fillRect(sx(p[i]) - r / 2, sy(p[i + 1]) - r / 2, r, r);
     }
   };
+  if (!data && !samples) hint(ctx, "press Train: data and samples appear here");
   if (data) dots(data, css("--data", "rgba(0,0,0,0.18)"), 2);
   if (samples) dots(samples, css("--sample", "#d9480f"), 3);
 }
@@ -88,7 +99,7 @@ export function drawLoss(canvas: HTMLCanvasElement, losses: ArrayLike<number>, t
   ctx.fillStyle = css("--plot-bg", "#fff");
   ctx.fillRect(0, 0, W, H);
   const n = losses.length;
-  if (n === 0) return;
+  if (n === 0) return hint(ctx, "the training loss appears here");
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < n; i++) {

@@ -11,9 +11,24 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
   return el as T;
 };
 
+/** What the page shows, readable by tests (test/runtimes/demo.test.ts). */
+interface DemoHooks {
+  /** The last generated samples [N, 1, 28, 28] in [-1, 1], to compare with Node's generate(). */
+  samples: Float32Array | null;
+  /** x0 previews drawn during the last generation. */
+  previews: number;
+  /** Every scatter drawn in the last training run: the step and the model's samples. */
+  scatters: { step: number; points: Float32Array }[];
+  /** Loss of every training step of the last run. */
+  losses: number[];
+  errors: string[];
+}
+const hooks: DemoHooks = { samples: null, previews: 0, scatters: [], losses: [], errors: [] };
+(window as unknown as { __demo: DemoHooks }).__demo = hooks;
+
 // ---- the error box -------------------------------------------------------------------------------
 
-const errors: string[] = [];
+const errors = hooks.errors;
 function showError(message: string): void {
   errors.push(message);
   console.error(message);
@@ -134,6 +149,7 @@ const digits: Panel = {
         const p = $<HTMLProgressElement>("gen-progress");
         p.max = r.steps;
         p.value = r.step + 1;
+        hooks.previews++;
         $("gen-status").textContent = `step ${r.step + 1} of ${r.steps} · σ = ${r.sigma.toPrecision(3)}`;
         return;
       }
@@ -144,7 +160,7 @@ const digits: Panel = {
         const g = lastGen;
         const what = g.digit === "all" ? `digits ${r.labels.join(" ")}` : `${n} × digit ${g.digit}`;
         $("gen-status").textContent = `${what} · ${g.sampler}, ${g.steps} steps, guidance ${g.guidance}, seed ${g.seed} · ${(r.ms / 1000).toFixed(2)} s`;
-        (window as unknown as { __demo: DemoHooks }).__demo.samples = r.samples;
+        hooks.samples = r.samples;
         genDone("done");
         return;
       }
@@ -218,6 +234,8 @@ $("gen-form").addEventListener("submit", (e) => {
   }
   clearError();
   lastGen = req;
+  hooks.samples = null;
+  hooks.previews = 0;
   genStart = performance.now();
   digitsPanel.dataset.state = "busy";
   $<HTMLButtonElement>("generate").disabled = true;
@@ -261,6 +279,7 @@ const toy: Panel = {
         toySamples = r.points;
         drawScatter($<HTMLCanvasElement>("scatter"), toyData, toySamples);
         toyPanel.dataset.plotted = String(r.step);
+        hooks.scatters.push({ step: r.step, points: r.points });
         return;
       case "progress": {
         for (const v of r.losses) losses.push(v);
@@ -313,7 +332,8 @@ $("train-form").addEventListener("submit", (e) => {
     return;
   }
   clearError();
-  losses = [];
+  losses = hooks.losses = [];
+  hooks.scatters = [];
   toyData = toySamples = null;
   drawLoss($<HTMLCanvasElement>("loss"), losses, trainReq.steps);
   toyPanel.dataset.state = "busy";
@@ -328,13 +348,21 @@ $("train-stop").addEventListener("click", () => send(toy, { type: "stop" }));
 
 // ---- start --------------------------------------------------------------------------------------
 
-interface DemoHooks {
-  /** The last generated samples [N, 1, 28, 28] in [-1, 1] (for tests comparing with Node). */
-  samples: Float32Array | null;
-  errors: string[];
-}
-(window as unknown as { __demo: DemoHooks }).__demo = { samples: null, errors };
 
+/** An empty image canvas: dark, with a hint where the digits will appear. */
+function placeholder(id: string, text: string): void {
+  const c = $<HTMLCanvasElement>(id);
+  const ctx = c.getContext("2d")!;
+  ctx.fillStyle = "#282828";
+  ctx.fillRect(0, 0, c.width, c.height);
+  ctx.fillStyle = "#adb5bd";
+  ctx.font = "14px system-ui, sans-serif";
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  ctx.fillText(text, c.width / 2, c.height / 2);
+}
+placeholder("digits", "press Generate: the x₀ preview appears here step by step");
+placeholder("noisy", "the noisy x");
 drawScatter($<HTMLCanvasElement>("scatter"), null, null);
 drawLoss($<HTMLCanvasElement>("loss"), [], 1);
 const params = new URLSearchParams(location.search);
