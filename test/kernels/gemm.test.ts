@@ -56,6 +56,10 @@ const Ns = [1, 5, 7, 8, 9, 16, 17, 23, 63, 64, 65];
 const Ks = [1, 2, 3, 4, 5, 7, 11, 64, 255, 256, 257, 300];
 
 describe("gemm: wasm vs reference", () => {
+  it("runs the requested build (KERNELS_RELAXED=1: relaxed SIMD)", () => {
+    expect(wasm.backend).toBe(process.env.KERNELS_RELAXED === "1" ? "wasm-relaxed" : "wasm");
+  });
+
   it("covers the edge-shape grid (fast-check, fixed seed)", () => {
     fc.assert(
       fc.property(

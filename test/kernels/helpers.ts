@@ -6,8 +6,13 @@ import { createTsKernels, initKernels, type Kernels } from "../../src/kernels/in
 export const U = 2 ** -24; // unit roundoff of float32
 
 let wasm: Kernels | undefined;
+/**
+ * The WASM backend under test: the plain SIMD128 build, or the relaxed-SIMD one with KERNELS_RELAXED=1
+ * (Node 20: `KERNELS_RELAXED=1 npx vitest run test/kernels --execArgv=--experimental-wasm-relaxed-simd`);
+ * the tolerances hold for both.
+ */
 export async function wasmKernels(): Promise<Kernels> {
-  wasm ??= await initKernels({ backend: "wasm" });
+  wasm ??= await initKernels({ backend: "wasm", relaxed: process.env.KERNELS_RELAXED === "1" });
   return wasm;
 }
 export const tsKernels = createTsKernels();
