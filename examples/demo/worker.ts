@@ -36,6 +36,8 @@ const post = (m: Reply, transfer: Transferable[] = []) => scope.postMessage(m, t
 let model: LoadedModel | null = null;
 let ready: Promise<void> | null = null;
 let stopRequested = false;
+/** Training runs started; a run stops when a newer one starts. */
+let trainRuns = 0;
 
 /** One line for the page: the error's name when it says something (ArgumentError, SafetensorsError...). */
 function describe(err: unknown): string {
@@ -133,6 +135,7 @@ const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 async function trainToy(r: TrainRequest): Promise<void> {
   await init();
   stopRequested = false;
+  const run = ++trainRuns;
   const t0 = performance.now();
   const N = 8192;
   const data = toyData(r.toy, N, new Rng(r.seed).stream("dataset"));
@@ -158,7 +161,8 @@ async function trainToy(r: TrainRequest): Promise<void> {
   plot(0);
   await nextTask();
   const chunk = Math.max(1, Math.min(25, r.plotEvery));
-  while (adam.step < r.steps && !stopRequested) {
+  const stopped = () => stopRequested || run !== trainRuns;
+  while (adam.step < r.steps && !stopped()) {
     const target = Math.min(r.steps, adam.step + chunk);
     const t = performance.now();
     const before = adam.step;
@@ -168,8 +172,8 @@ async function trainToy(r: TrainRequest): Promise<void> {
     if (adam.step % r.plotEvery === 0 || adam.step === r.steps) plot(adam.step);
     await nextTask();
   }
-  if (stopRequested && adam.step % r.plotEvery !== 0) plot(adam.step);
-  post({ type: "trained", id: r.id, step: adam.step, stopped: stopRequested, ms: performance.now() - t0 });
+  if (stopped() && adam.step % r.plotEvery !== 0) plot(adam.step);
+  post({ type: "trained", id: r.id, step: adam.step, stopped: stopped(), ms: performance.now() - t0 });
 }
 
 async function handle(req: Request): Promise<void> {
