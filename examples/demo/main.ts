@@ -158,7 +158,7 @@ const digits: Panel = {
         const [n, , h, w] = r.shape;
         drawImages($<HTMLCanvasElement>("digits"), r.samples, n, h, w, gridLayout(n, 4));
         const g = lastGen;
-        const what = g.digit === "all" ? `digits ${r.labels.join(" ")}` : `${n} × digit ${g.digit}`;
+        const what = r.labels.length === 0 ? `${n} samples (unconditional model: digit and guidance unused)` : g.digit === "all" ? `digits ${r.labels.join(" ")}` : `${n} × digit ${g.digit}`;
         $("gen-status").textContent = `${what} · ${g.sampler}, ${g.steps} steps, guidance ${g.guidance}, seed ${g.seed} · ${(r.ms / 1000).toFixed(2)} s`;
         hooks.samples = r.samples;
         genDone("done");
