@@ -1,10 +1,14 @@
 // The example Worker (examples/worker) in real workerd, through miniflare, answering real HTTP on
 // 127.0.0.1 with the shipped model: PNGs of digits (pixels checked), the same bytes as Node for the same
 // request, resumable mode equal to one-shot, and a 400 naming the parameter for every bad input.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { decode } from "fast-png";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { node } from "./support.ts";
-import { startWorker, testModel, type RunningWorker } from "./worker-harness.ts";
+import { node, ROOT } from "./support.ts";
+import { SHIPPED_MODEL, startModules, startWorker, testModel, type RunningWorker } from "./worker-harness.ts";
 
 let w: RunningWorker;
 const MODEL = testModel();
@@ -184,6 +188,26 @@ describe("the example Worker in workerd", () => {
     expect(j.allowed).toBeTruthy();
   });
 
+  it("random values for any parameter give a 400 naming it, or a sample", async () => {
+    const fc = await import("fast-check");
+    const names = ["seed", "steps", "count", "label", "sampler", "guidance", "format", "mode", "maxSteps", "token", "Seed", ""];
+    const value = fc.oneof(fc.string({ maxLength: 20 }), fc.stringMatching(/^[-+0-9.eExX%a-f ]{0,12}$/), fc.integer({ min: -5, max: 70 }).map(String));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...names), value, async (name, v) => {
+        const q = new URLSearchParams({ seed: "1", steps: "2", count: "1", format: "safetensors" });
+        q.set(name, v);
+        const r = await get(`/sample?${q}`);
+        if (r.status === 200) return;
+        expect(r.status).toBe(400);
+        const j = r.json();
+        expect(typeof j.parameter).toBe("string");
+        expect(j.allowed).toBeTruthy();
+        if (name && !["token", "Seed"].includes(name)) expect([name, "maxSteps", "steps", "count", "query"]).toContain(j.parameter);
+      }),
+      { numRuns: 150, seed: 5 },
+    );
+  });
+
   it("wrong routes and methods are refused with JSON errors", async () => {
     expect((await get("/nope")).status).toBe(404);
     const put = await get("/sample?seed=1", { method: "PUT", body: "x" });
@@ -246,6 +270,7 @@ describe("the example Worker in workerd", () => {
       ["a huge value", () => edit(token, () => {}, (f) => (f[0] = 1e30)), "token"],
       ["a bad carry", () => edit(token, (h) => (h.carry[0].old = "y")), "token"],
       ["extra header fields", () => edit(token, (h) => (h.more = 1)), "token"],
+      ["an unknown setting", () => edit(token, (h) => (h.s.mode = "oneshot")), "token"],
       ["settings in the query", () => token, "seed", "mode=resumable&seed=3"],
       ["no mode", () => token, "mode", "maxSteps=1"],
     ];
@@ -257,10 +282,66 @@ describe("the example Worker in workerd", () => {
       expect(j.allowed).toBeTruthy();
     });
 
+    it("random edits of a token give a 400 naming the token or a sample, never anything else", async () => {
+      const fc = await import("fast-check");
+      const raw = Buffer.from(token, "base64url");
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(fc.nat(raw.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.boolean(), async (flips, cut) => {
+          const b = Buffer.from(raw);
+          for (const [i, v] of flips) b[i] = v;
+          const t = (cut ? b.subarray(0, flips[0][0]) : b).toString("base64url");
+          const r = await post(t, "mode=resumable&maxSteps=1");
+          if (r.status === 200) {
+            expect(r.type).toMatch(/^(application\/json|image\/png)/);
+            return;
+          }
+          expect(r.status).toBe(400);
+          expect(r.json().parameter).toMatch(/^token/);
+        }),
+        { numRuns: 120, seed: 6 },
+      );
+    });
+
     it("after all that the isolate still samples", async () => {
       const r = await get("/sample?seed=1&steps=2&count=1&label=4");
       expect(r.status).toBe(200);
       expect(r.type).toBe("image/png");
     });
+  });
+
+  it("`wrangler deploy --dry-run` bundles it, and that bundle serves the same bytes in workerd", async () => {
+    expect(existsSync(SHIPPED_MODEL), "wrangler ships models/mnist.safetensors").toBe(true);
+    const out = mkdtempSync(join(tmpdir(), "ed-wrangler-"));
+    try {
+      const r = spawnSync(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out], {
+        cwd: join(ROOT, "examples/worker"),
+        encoding: "utf8",
+        // no network: no metrics, no update check
+        env: { ...process.env, NO_COLOR: "1", CI: "true", WRANGLER_SEND_METRICS: "false", WRANGLER_LOG: "warn" },
+        timeout: 120_000,
+      });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      const files = readdirSync(out);
+      const wasm = files.find((f) => f.endsWith("kernels.wasm"));
+      const model = files.find((f) => f.endsWith("mnist.safetensors"));
+      expect(wasm && model && files.includes("index.js"), files.join(", ")).toBeTruthy();
+      // the upload as Cloudflare would receive it: the bundle and its two extra modules
+      const deployed = await startModules([
+        { type: "ESModule", path: "index.js", contents: readFileSync(join(out, "index.js"), "utf8") },
+        { type: "CompiledWasm", path: wasm!, contents: readFileSync(join(out, wasm!)) },
+        { type: "Data", path: model!, contents: readFileSync(join(out, model!)) },
+      ]);
+      try {
+        const path = "/sample?seed=4&steps=3&count=2&label=5";
+        const a = await deployed.fetch(path);
+        expect(a.status).toBe(200);
+        const b = await get(path);
+        expect(Buffer.from(await a.arrayBuffer()).equals(Buffer.from(b.bytes))).toBe(true);
+      } finally {
+        await deployed.close();
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });

@@ -40,14 +40,21 @@ export interface RunningWorker {
 /** Start the Worker with the model file `modelPath` in a fresh workerd, on 127.0.0.1 at a free port. */
 export async function startWorker(modelPath: string, code?: string): Promise<RunningWorker> {
   if (!existsSync(modelPath)) throw new Error(`${modelPath} is missing`);
+  return startModules([
+    { type: "ESModule", path: "worker.js", contents: code ?? (await bundleWorker()) },
+    { type: "CompiledWasm", path: "kernels.wasm", contents: readFileSync(join(ROOT, "dist/kernels.wasm")) },
+    { type: "Data", path: "model.safetensors", contents: readFileSync(modelPath) },
+  ]);
+}
+
+export type WorkerModule = { type: "ESModule" | "CompiledWasm" | "Data"; path: string; contents: string | Uint8Array };
+
+/** Start a Worker from explicit modules (the first is the entry) in a fresh workerd on 127.0.0.1. */
+export async function startModules(modules: WorkerModule[]): Promise<RunningWorker> {
   const { Miniflare } = await import("miniflare");
   const before = new Set(childPids());
   const mf = new Miniflare({
-    modules: [
-      { type: "ESModule", path: "worker.js", contents: code ?? (await bundleWorker()) },
-      { type: "CompiledWasm", path: "kernels.wasm", contents: readFileSync(join(ROOT, "dist/kernels.wasm")) },
-      { type: "Data", path: "model.safetensors", contents: readFileSync(modelPath) },
-    ],
+    modules,
     compatibilityDate: "2026-04-01",
     cf: false,
     host: "127.0.0.1",

@@ -96,6 +96,9 @@ export function encodeToken(settings, step, x, carries, chunkSizes, itemSize) {
   return toBase64url(bytes);
 }
 
+/** The settings a token carries (the query parameters that are not about this request alone). */
+const SETTINGS = ["seed", "steps", "count", "label", "sampler", "guidance", "format"];
+
 const bad = (msg) => new BadRequest("token", msg, "a token returned by this Worker, unchanged");
 
 /**
@@ -124,6 +127,7 @@ export function decodeToken(token, itemSize, parse) {
   if (!s || typeof s !== "object" || Array.isArray(s)) throw bad("header.s is not an object");
   const q = new Map();
   for (const [k, v] of Object.entries(s)) {
+    if (!SETTINGS.includes(k)) throw bad(`header.s has an unknown setting ${JSON.stringify(k.slice(0, 16))}`);
     if (typeof v !== "string" || v.length > BOUNDS.valueChars) throw bad(`setting ${k.slice(0, 16)} is not a short string`);
     q.set(k, v);
   }
