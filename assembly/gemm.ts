@@ -858,7 +858,50 @@ export function conv2d_bwd_input_col2im_f32(
     for (let ci = 0; ci < Ci; ci++) {
       const plane = dxn + ((<usize>(ci * H * W)) << 2);
       for (let r = 0; r < R; r++) {
-        for (let s = 0; s < S; s++) {
+        let s0 = 0;
+        if (st == 2 && S >= 2) {
+          // taps s = 0 and 1 of stride 2 fill interleaved columns 2·ox − pad and 2·ox − pad + 1: add both
+          // with one interleave, 4 ox at a time where all 8 columns are inside the row. Each dx element
+          // gets at most one of the two, so the order of additions per element is unchanged.
+          s0 = 2;
+          const c0 = dcol + ((<usize>((ci * RS + r * S) * P)) << 2);
+          const c1 = c0 + (<usize>P << 2);
+          const lo = max(0, (pad + 1) / 2); // ix0 = 2·ox − pad >= 0
+          const hiNum = W - 2 + pad; // ix0 + 1 <= W − 1
+          const hi = hiNum < 0 ? -1 : min(Wo - 1, hiNum / 2);
+          for (let oy = 0; oy < Ho; oy++) {
+            const iy = oy * st - pad + r;
+            if (<u32>iy >= <u32>H) continue;
+            const row = plane + ((<usize>(iy * W)) << 2);
+            const a0 = c0 + ((<usize>(oy * Wo)) << 2);
+            const a1 = c1 + ((<usize>(oy * Wo)) << 2);
+            let ox = lo;
+            for (; ox + 3 <= hi; ox += 4) {
+              const v0 = v128.load(a0 + (<usize>ox << 2));
+              const v1 = v128.load(a1 + (<usize>ox << 2));
+              const p = row + ((<usize>(2 * ox - pad)) << 2);
+              v128.store(p, f32x4.add(v128.load(p), v128.shuffle<f32>(v0, v1, 0, 4, 1, 5)));
+              v128.store(p, f32x4.add(v128.load(p, 16), v128.shuffle<f32>(v0, v1, 2, 6, 3, 7)), 16);
+            }
+            for (; ox <= hi; ox++) {
+              const p = row + ((<usize>(2 * ox - pad)) << 2);
+              store<f32>(p, load<f32>(p) + load<f32>(a0 + (<usize>ox << 2)));
+              store<f32>(p, load<f32>(p, 4) + load<f32>(a1 + (<usize>ox << 2)), 4);
+            }
+            // the ox outside [lo, hi]: each tap on its own, where its column is inside the row
+            for (let s = 0; s < 2; s++) {
+              const col = s == 0 ? a0 : a1;
+              for (let o = 0; o < Wo; o++) {
+                if (o >= lo && o <= hi) continue;
+                const ix = 2 * o - pad + s;
+                if (<u32>ix >= <u32>W) continue;
+                const p = row + ((<usize>ix) << 2);
+                store<f32>(p, load<f32>(p) + load<f32>(col + (<usize>o << 2)));
+              }
+            }
+          }
+        }
+        for (let s = s0; s < S; s++) {
           const col = dcol + ((<usize>((ci * RS + r * S + s) * P)) << 2);
           // output columns whose input column ix = ox·st − pad + s lies in [0, W)
           const hiNum = W - 1 + pad - s;
