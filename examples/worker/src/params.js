@@ -147,6 +147,10 @@ export function parseMode(q, p) {
     throw new BadRequest("count", `one step of ${p.count} digits costs ${stepCost(p)} digit-NFEs, more than one request may do (${BOUNDS.requestWork})`, `at most ${Math.floor(BOUNDS.requestWork / (stepCost(p) / p.count))} digits with these settings`);
   }
   const hi = Math.min(fit, BOUNDS.stepsMax);
-  const maxSteps = q.has("maxSteps") ? integer("maxSteps", q.get("maxSteps"), 1, hi) : hi;
+  if (!q.has("maxSteps")) return { resumable: true, maxSteps: hi };
+  const maxSteps = integer("maxSteps", q.get("maxSteps"), 1, BOUNDS.stepsMax);
+  if (maxSteps > hi) {
+    throw new BadRequest("maxSteps", `${maxSteps} steps of this generation cost ${maxSteps * stepCost(p)} digit-NFEs, more than one request may do (${BOUNDS.requestWork})`, `integer 1..${hi} with count=${p.count}, sampler=${p.sampler}, guidance=${p.guidance}`);
+  }
   return { resumable: true, maxSteps };
 }
