@@ -124,13 +124,8 @@ export function memoryOf(pid: number | null): { rss: number; hwm: number } | nul
   }
 }
 
-/**
- * The model the runtime tests sample with: the shipped models/mnist.safetensors. (While it was being
- * trained, EDGE_DIFFUSION_TEST_MODEL could point at another checkpoint.)
- */
+/** The model the runtime tests sample with: the shipped models/mnist.safetensors. */
 export function testModel(): string {
   if (existsSync(SHIPPED_MODEL)) return SHIPPED_MODEL;
-  const alt = process.env.EDGE_DIFFUSION_TEST_MODEL;
-  if (alt && existsSync(alt)) return alt;
   throw new Error(`${SHIPPED_MODEL} is missing: the runtime tests sample with the shipped model (npm run train:mnist makes it)`);
 }
