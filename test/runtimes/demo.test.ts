@@ -224,7 +224,7 @@ describe("browser demo in Chromium", () => {
     expect(count(got.loss, blue)).toBeGreaterThan(300);
   });
 
-  it("shows errors in the page: missing model, bad model file, no model, bad parameters", async () => {
+  it("shows errors in the page (missing model, bad model file, no model, bad parameters) and recovers", async () => {
     const res = await withChromium(async (page) => {
       const w = watch(page, srv.url);
       const errorText = async (action: () => Promise<unknown>) => {
@@ -258,7 +258,17 @@ describe("browser demo in Chromium", () => {
         await page.fill("#lr", "0");
         await page.click("#train");
       });
+      out.badFile = await errorText(() => page.setInputFiles("#model-file", join(ROOT, "package.json")));
       out.errors = String(await page.evaluate(() => (window as any).__demo.errors.length));
+      // and the page recovers: a good local file loads and generates
+      await page.setInputFiles("#model-file", MODEL);
+      await page.waitForSelector("#digits-panel[data-model=ready]", { timeout: 30_000 });
+      out.model = (await page.textContent("#model-status")) ?? "";
+      await page.fill("#count", "2");
+      await page.fill("#steps", "2");
+      await page.fill("#lr", "0.002");
+      await page.click("#generate");
+      await page.waitForSelector("#digits-panel[data-state=done]", { timeout: 30_000 });
       return { w, out };
     });
     const { out } = res;
@@ -268,7 +278,9 @@ describe("browser demo in Chromium", () => {
     expect(out.steps).toContain("Steps must be a whole number from 1 to 200");
     expect(out.count).toContain('Count must be a whole number from 1 to 16; got "99"');
     expect(out.lr).toContain("Learning rate must be a number above 0");
-    expect(Number(out.errors)).toBe(6);
+    expect(out.badFile).toMatch(/package\.json \(\d+ bytes\) is not a model file/);
+    expect(Number(out.errors)).toBe(7);
+    expect(out.model).toContain("model: mnist.safetensors");
     expect(res.w.pageErrors).toEqual([]);
     expect(res.w.external).toEqual([]);
   });
