@@ -159,6 +159,25 @@ for (const [name, [cmd, args]] of Object.entries(runtimes)) {
   }
   others[name] = { firstDenoiserMs: round(median(inProcess), 0), processWallMs: round(median(wall), 0) };
 }
+// The largest one-shot request in Node, for the isolate's share: V8 heap and external memory after it
+const big = join(dir, "big.mjs");
+writeFileSync(
+  big,
+  `import { readFileSync } from "node:fs";
+import { generate, initKernels, loadModel, useKernels } from ${JSON.stringify(join(ROOT, "dist/index.js"))};
+useKernels(await initKernels());
+const model = loadModel(readFileSync(${JSON.stringify(MODEL)}));
+const before = process.memoryUsage();
+generate(model, { count: 16, steps: 4, sampler: "heun", seed: 0, label: "all", guidance: 2, format: "png", chunk: 4 });
+const after = process.memoryUsage();
+console.log(JSON.stringify({ before, after }));
+`,
+);
+const nb = spawnSync(process.execPath, [big], { encoding: "utf8" });
+if (nb.status !== 0) throw new Error(nb.stderr);
+const { before: mb0, after: mb1 } = JSON.parse(nb.stdout.trim().split("\n").pop());
+const MB = (x) => round(x / 2 ** 20);
+others.nodeLargestOneShot = { heapTotalMB: MB(mb1.heapTotal), heapUsedMB: MB(mb1.heapUsed), externalMB: MB(mb1.external), rssBeforeMB: MB(mb0.rss), rssAfterMB: MB(mb1.rss) };
 rmSync(dir, { recursive: true, force: true });
 
 const result = {
