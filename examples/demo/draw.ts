@@ -63,7 +63,7 @@ function hint(ctx: CanvasRenderingContext2D, text: string): void {
 }
 
 /** Scatter plot of 2-D points in [-range, range]^2: the data in grey, the model's samples in colour. */
-export function drawScatter(canvas: HTMLCanvasElement, data: Float32Array | null, samples: Float32Array | null, range = 3): void {
+export function drawScatter(canvas: HTMLCanvasElement, data: Float32Array | null, samples: Float32Array | null, range = 2.5): void {
   const ctx = canvas.getContext("2d")!;
   const { width: W, height: H } = canvas;
   ctx.fillStyle = css("--plot-bg", "#fff");
