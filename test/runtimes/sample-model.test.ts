@@ -1,14 +1,14 @@
 // Sampling with the shipped model in the real runtimes, through the built bundle: Deno's and Bun's own
 // test runners (examples/deno/sample_test.ts, test/runtimes/sample-model.bun.js) and the Deno example
-// script, each compared with Node's bytes for the same request. (The Worker's side is in
-// worker-example.test.ts.)
+// script, and Chromium loading the model over HTTP, each compared with Node's bytes for the same request.
+// (The Worker's side is in worker-example.test.ts.)
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decode } from "fast-png";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bun, deno, node, ROOT } from "./support.ts";
+import { bun, deno, node, ROOT, serveRoot, withChromium } from "./support.ts";
 import { testModel } from "./worker-harness.ts";
 
 const BIN = join(ROOT, "node_modules/.bin");
@@ -67,6 +67,22 @@ describe("sampling with the shipped model in Node, Deno and Bun", () => {
   it("the same request gives the same tensor and PNG bytes in Node, Deno and Bun", () => {
     expect(deno("test/runtimes/sample-model.mjs", MODEL)).toEqual(reference);
     expect(bun("test/runtimes/sample-model.mjs", MODEL)).toEqual(reference);
+  });
+
+  it("Chromium (no GPU) gets the same bytes, loading the model over HTTP", async () => {
+    const srv = await serveRoot();
+    try {
+      const got = await withChromium(async (page) => {
+        await page.goto(`${srv.url}/test/runtimes/sample-model.html`);
+        await page.waitForFunction(() => (window as any).__result || (window as any).__error, null, { timeout: 60_000 });
+        const err = await page.evaluate(() => (window as any).__error);
+        if (err) throw new Error(err);
+        return page.evaluate(() => (window as any).__result);
+      });
+      expect(got).toEqual(reference);
+    } finally {
+      await srv.close();
+    }
   });
 
   it("the Deno example script writes a PNG of digits (pixels checked)", () => {
