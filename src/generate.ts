@@ -115,7 +115,8 @@ export function generate(model: LoadedModel, o: GenerateOptions): GenerateResult
     }
     out.set(y, start * D);
   }
-  for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i]));
+  // images live in [-1, 1]; low-dimensional data (2-D toys) is not bounded, so it is not clipped
+  if (model.itemShape.length === 3) for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i]));
   const shape = (model.itemShape.length === 3 ? [N, ...model.itemShape] : [N, 1, 1, model.itemShape[0]]) as [number, number, number, number];
   let bytes: Uint8Array;
   if (o.format === "png") {

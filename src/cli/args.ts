@@ -91,7 +91,7 @@ export function parseSampleArgs(argv: string[], mode: SampleMode = "sample"): Sa
     sampler: oneOf("--sampler", v.sampler ?? "dpmpp_2m", SAMPLER_NAMES),
     seed: intOpt("seed", v.seed, 0),
     label,
-    guidance: numOpt("guidance", v.guidance, 1, -100, 100),
+    guidance: numOpt("guidance", v.guidance, 2, -100, 100),
     out,
     format,
   };

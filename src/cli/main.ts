@@ -62,7 +62,8 @@ Options:
   --seed N          integer >= 0 (default 0); the same seed gives the same bytes in every runtime
   --label L         a class 0..K-1, "all" (sample i gets class i mod K), or "none" (default all
                     for a class-conditional model)
-  --guidance W      classifier-free guidance scale; 1 = plain conditional (default 1)
+  --guidance W      classifier-free guidance scale; 1 = plain conditional (default 2: 93% of
+                    the shipped model's digits are classified confidently, 72% at 1)
   --out FILE        .png for a grid, .safetensors for the raw tensor [N, C, H, W] in [-1, 1]
                     (default out/samples.png)
 
