@@ -34,3 +34,9 @@ chmodSync("dist/cli.js", 0o755);
 
 // Type declarations for the library.
 execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+
+// The wasm backend's export types come from asc's generated bindings (build/kernels.d.ts); the emitted
+// declarations import them as ../../../build/kernels.js from dist/types/kernels/wasm, i.e. dist/build.
+import { copyFileSync, mkdirSync } from "node:fs";
+mkdirSync("dist/build", { recursive: true });
+copyFileSync("build/kernels.d.ts", "dist/build/kernels.d.ts");

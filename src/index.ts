@@ -38,7 +38,25 @@ export {
   type DiffusersModel,
   type DiffusersSchedulerName,
 } from "./diffusers/index.ts";
-export { initKernels, createTsKernels, setDefaultWasmSource, hasWasmSimd, hasRelaxedSimd, type Kernels, type WasmSource } from "./kernels/index.ts";
+export {
+  initKernels,
+  createTsKernels,
+  createWasmKernels,
+  setDefaultWasmSource,
+  hasWasmSimd,
+  hasRelaxedSimd,
+  conv2dOutSize,
+  usesWinograd,
+  type Kernels,
+  type WasmSource,
+  type Buf,
+  type BackendName,
+  type Conv2dShape,
+  type Activation,
+  type AdamStep,
+  type InitOptions,
+  type WasmKernelOptions,
+} from "./kernels/index.ts";
 export { useKernels, kernels } from "./autograd/backend.ts";
 export { Tensor, noGrad } from "./autograd/tensor.ts";
 export * as ops from "./autograd/ops.ts";
