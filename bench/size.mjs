@@ -42,16 +42,19 @@ if (existsSync(model)) {
     const mode = process.argv[1];
     let out = { sinceProcessStart: tFirst + performance.timeOrigin - performance.timeOrigin, importMs: tImport - t0, initLoadMs: tLoad - tImport, firstCallMs: tFirst - tLoad, totalMs: tFirst - t0 };
     if (mode.startsWith("memory")) {
-      const chunk = Number(mode.split(":")[1]);
+      const [chunk, guidance] = mode.split(":").slice(1).map(Number);
       const base = process.memoryUsage().rss;
-      // isolate memory as Workers count it: JS heap + external (ArrayBuffers, wasm memory), sampled each step
+      // isolate memory as Workers count it: JS heap + external (ArrayBuffers, wasm memory), sampled each
+      // step; "used" counts live objects and not-yet-collected garbage, "committed" the heap V8 reserved
       const iso = () => { const u = process.memoryUsage(); return u.heapUsed + u.external; };
+      const committed = () => { const u = process.memoryUsage(); return u.heapTotal + u.external; };
       const isoBase = iso();
       let isoPeak = isoBase;
-      lib.generate(m, { count: 64, steps: 20, sampler: "dpmpp_2m", seed: 0, label: "all", guidance: 1, format: "png", chunk,
-        onStep: () => { isoPeak = Math.max(isoPeak, iso()); } });
+      let comPeak = committed();
+      lib.generate(m, { count: 64, steps: 20, sampler: "dpmpp_2m", seed: 0, label: "all", guidance, format: "png", chunk,
+        onStep: () => { isoPeak = Math.max(isoPeak, iso()); comPeak = Math.max(comPeak, committed()); } });
       const ru = process.resourceUsage();
-      out = { chunk, rssBeforeMB: base / 2 ** 20, maxRssMB: ru.maxRSS / 1024, aboveBaselineMB: ru.maxRSS / 1024 - base / 2 ** 20, isolateBeforeMB: isoBase / 2 ** 20, isolatePeakMB: isoPeak / 2 ** 20 };
+      out = { chunk, guidance, rssBeforeMB: base / 2 ** 20, maxRssMB: ru.maxRSS / 1024, aboveBaselineMB: ru.maxRSS / 1024 - base / 2 ** 20, isolateBeforeMB: isoBase / 2 ** 20, isolatePeakMB: isoPeak / 2 ** 20, committedPeakMB: comPeak / 2 ** 20, poolMB: m.pool.bytes / 2 ** 20 };
     }
     console.log(JSON.stringify(out));`;
   const run = (mode) => JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", probe, mode], { encoding: "utf8" }).trim().split("\n").pop());
@@ -59,9 +62,11 @@ if (existsSync(model)) {
   const med = (k) => colds.map((c) => c[k]).sort((a, b) => a - b)[2];
   cold = { importMs: med("importMs"), initLoadMs: med("initLoadMs"), firstCallMs: med("firstCallMs"), totalMs: med("totalMs") };
   console.log(`\ncold start in Node (median of 5 fresh processes): import ${cold.importMs.toFixed(0)} ms, init kernels + load model ${cold.initLoadMs.toFixed(0)} ms, first denoiser call ${cold.firstCallMs.toFixed(0)} ms; total ${cold.totalMs.toFixed(0)} ms`);
-  memory = [16, 64].map((c) => run(`memory:${c}`));
+  memory = [[16, 1], [16, 2], [64, 1], [64, 2]].map(([c, g]) => run(`memory:${c}:${g}`));
+  console.log("\nsampling 64 digits (dpmpp_2m, 20 steps), isolate memory = JS heap + external (incl. wasm memory), MB:");
+  console.log("| chunk | guidance | before | peak used | peak committed | activation pool | process max RSS |\n|---:|---:|---:|---:|---:|---:|---:|");
   for (const mm of memory) {
-    console.log(`sampling 64 digits (dpmpp_2m, 20 steps, chunks of ${mm.chunk}): JS heap + external peak ${mm.isolatePeakMB.toFixed(1)} MB (${mm.isolateBeforeMB.toFixed(1)} MB before sampling); process max RSS ${mm.maxRssMB.toFixed(1)} MB (${mm.rssBeforeMB.toFixed(1)} MB before)`);
+    console.log(`| ${mm.chunk} | ${mm.guidance} | ${mm.isolateBeforeMB.toFixed(1)} | ${mm.isolatePeakMB.toFixed(1)} | ${mm.committedPeakMB.toFixed(1)} | ${mm.poolMB.toFixed(1)} | ${mm.maxRssMB.toFixed(1)} |`);
   }
 } else {
   console.log(`\n(${model} is missing: cold start and memory not measured)`);

@@ -59,6 +59,7 @@ export {
 } from "./kernels/index.ts";
 export { useKernels, kernels } from "./autograd/backend.ts";
 export { Tensor, noGrad } from "./autograd/tensor.ts";
+export { BufferPool, withPool } from "./autograd/pool.ts";
 export * as ops from "./autograd/ops.ts";
 export { Module } from "./nn/module.ts";
 export { ScoreMLP, DEFAULT_MLP, type MLPConfig } from "./nn/mlp.ts";
@@ -66,7 +67,7 @@ export { UNet, MNIST_UNET, type UNetConfig } from "./nn/unet.ts";
 export { edmPreconditioner, vpPreconditioner, PARAMETERIZATIONS, type Preconditioner, type Parameterization, type Coefficients } from "./train/precondition.ts";
 export { diffusionLoss, preconditionedForward, type LossConfig, type Network, type SigmaSampling, type Weighting } from "./train/loss.ts";
 export { AdamW, EMA, type AdamOptions } from "./train/optim.ts";
-export { train, networkDenoiser, NonFiniteLossError, type TrainOptions, type TrainResult, type Progress } from "./train/trainer.ts";
+export { train, networkDenoiser, NonFiniteLossError, type InferenceOptions, type TrainOptions, type TrainResult, type Progress } from "./train/trainer.ts";
 export { saveModel, loadModel, buildNetwork, buildPreconditioner, type LoadedModel, type NetworkConfig, type PrecondSpec } from "./model.ts";
 export { readSafetensors, writeSafetensors, toFloat32, SafetensorsError, DEFAULT_MAX_HEADER_BYTES, DTYPES, type Dtype, type SafeTensor, type TensorInput, type TensorData, type SafetensorsFile, type ReadOptions, type SafetensorsErrorCode } from "./io/safetensors.ts";
 export { float32ToHalf, halfToFloat32, float32ToBf16, bf16ToFloat32, floatToHalfBits, halfBitsToFloat } from "./io/half.ts";

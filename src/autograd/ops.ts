@@ -5,6 +5,7 @@
 import { dexp, dlog } from "../math/detmath.ts";
 import { ArgumentError } from "../validate.ts";
 import { kernels } from "./backend.ts";
+import { alloc } from "./pool.ts";
 import { sizeOf, Tensor } from "./tensor.ts";
 
 function sameShape(a: Tensor, b: Tensor, op: string): void {
@@ -22,7 +23,7 @@ const ZERO_BIAS = new Float32Array(1);
 /** a + b, same shape. */
 export function add(a: Tensor, b: Tensor): Tensor {
   sameShape(a, b, "add");
-  const y = new Float32Array(a.size);
+  const y = alloc(a.size);
   kernels().axpby(1, a.data, 1, b.data, y);
   return new Tensor(y, a.shape, {
     parents: [a, b],
@@ -35,7 +36,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
 
 /** s * a for a constant s. */
 export function scale(a: Tensor, s: number): Tensor {
-  const y = new Float32Array(a.size);
+  const y = alloc(a.size);
   kernels().scale(s, a.data, y);
   return new Tensor(y, a.shape, {
     parents: [a],
@@ -53,7 +54,7 @@ export function reshape(a: Tensor, shape: readonly number[]): Tensor {
 
 /** SiLU x sigmoid(x) (Elfwing et al. 2018); dy/dx = s (1 + x (1 - s)). */
 export function silu(x: Tensor): Tensor {
-  const y = new Float32Array(x.size);
+  const y = alloc(x.size);
   kernels().biasAct(x.data, ZERO_BIAS, y, 1, 1, x.size, "silu");
   return new Tensor(y, x.shape, {
     parents: [x],
@@ -74,7 +75,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   if (I !== I2) throw new ArgumentError("x", `has ${I} features but the weight expects ${I2}`);
   if (b && (b.shape.length !== 1 || b.shape[0] !== O)) throw new ArgumentError("bias", `must have shape [${O}]`);
   const k = kernels();
-  const y = new Float32Array(N * O);
+  const y = alloc(N * O);
   k.gemm(false, true, N, O, I, x.data, I, w.data, I, y, O);
   if (b) k.biasAct(y, b.data, y, N, O, 1, "identity");
   return new Tensor(y, [N, O], {
@@ -105,7 +106,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, stride = 1, pad =
   if (Ho < 1 || Wo < 1) throw new ArgumentError("x", `${H}x${W} is too small for a ${k}x${k} kernel with pad ${pad}`);
   const P = Ho * Wo;
   const shape = { batch: B, inChannels: C, height: H, width: W, outChannels: O, kernelH: k, kernelW: k, stride, pad };
-  const y = new Float32Array(B * O * P);
+  const y = alloc(B * O * P);
   kernels().conv2d(x.data, w.data, y, shape);
   if (b) kernels().biasAct(y, b.data, y, B, O, P, "identity");
   return new Tensor(y, [B, O, Ho, Wo], {
@@ -131,9 +132,9 @@ export function groupNorm(x: Tensor, groups: number, gamma: Tensor, beta: Tensor
     throw new ArgumentError("groups", `must divide the ${C} channels, got ${groups}`);
   }
   const S = x.size / (B * C); // spatial size
-  const y = new Float32Array(x.size);
-  const mean = new Float32Array(B * groups);
-  const rstd = new Float32Array(B * groups);
+  const y = alloc(x.size);
+  const mean = alloc(B * groups);
+  const rstd = alloc(B * groups);
   kernels().groupNorm(x.data, gamma.data, beta.data, y, mean, rstd, B, C, S, groups, eps);
   return new Tensor(y, x.shape, {
     parents: [x, gamma, beta],
@@ -156,7 +157,7 @@ export function addPerChannel(x: Tensor, e: Tensor): Tensor {
     throw new ArgumentError("e", `must have shape [${B}, ${C}], got [${e.shape.join(", ")}]`);
   }
   const S = x.size / (B * C);
-  const y = new Float32Array(x.size);
+  const y = alloc(x.size);
   for (let bc = 0; bc < B * C; bc++) {
     const v = e.data[bc];
     for (let s = 0; s < S; s++) y[bc * S + s] = x.data[bc * S + s] + v;
@@ -186,7 +187,7 @@ export function concatChannels(a: Tensor, b: Tensor): Tensor {
     throw new ArgumentError("b", `[${b.shape.join(", ")}] does not match [${a.shape.join(", ")}] outside the channel axis`);
   }
   const C = Ca + Cb;
-  const y = new Float32Array(B * C * S);
+  const y = alloc(B * C * S);
   for (let n = 0; n < B; n++) {
     y.set(a.data.subarray(n * Ca * S, (n + 1) * Ca * S), n * C * S);
     y.set(b.data.subarray(n * Cb * S, (n + 1) * Cb * S), (n * C + Ca) * S);
@@ -211,7 +212,7 @@ export function upsample2x(x: Tensor): Tensor {
   rank(x, 4, "x");
   const [B, C, H, W] = x.shape;
   const W2 = 2 * W;
-  const y = new Float32Array(B * C * 4 * H * W);
+  const y = alloc(B * C * 4 * H * W);
   for (let bc = 0; bc < B * C; bc++) {
     for (let i = 0; i < 2 * H; i++) {
       for (let j = 0; j < W2; j++) y[(bc * 2 * H + i) * W2 + j] = x.data[(bc * H + (i >> 1)) * W + (j >> 1)];
@@ -243,7 +244,7 @@ export function bmm(a: Tensor, b: Tensor, transA = false, transB = false, alpha 
   const K2 = transB ? b.shape[2] : b.shape[1];
   const N = transB ? b.shape[1] : b.shape[2];
   if (b.shape[0] !== Bt || K !== K2) throw new ArgumentError("b", `[${b.shape.join(", ")}] does not fit [${a.shape.join(", ")}]`);
-  const y = new Float32Array(Bt * M * N);
+  const y = alloc(Bt * M * N);
   const k = kernels();
   const lda = transA ? M : K;
   const ldb = transB ? K : N;
@@ -283,7 +284,7 @@ export function bmm(a: Tensor, b: Tensor, transA = false, transB = false, alpha 
 export function softmax(x: Tensor): Tensor {
   const L = x.shape[x.shape.length - 1];
   const R = x.size / L;
-  const y = new Float32Array(x.size);
+  const y = alloc(x.size);
   kernels().softmax(x.data, y, R, L);
   return new Tensor(y, x.shape, {
     parents: [x],
@@ -299,7 +300,7 @@ export function softmax(x: Tensor): Tensor {
 export function embedding(table: Tensor, labels: Int32Array): Tensor {
   rank(table, 2, "table");
   const [K, D] = table.shape;
-  const y = new Float32Array(labels.length * D);
+  const y = alloc(labels.length * D);
   labels.forEach((l, i) => {
     if (!(l >= 0 && l < K)) throw new ArgumentError(`labels[${i}]`, `must be an integer in [0, ${K - 1}], got ${l}`);
     y.set(table.data.subarray(l * D, (l + 1) * D), i * D);

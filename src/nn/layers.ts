@@ -1,6 +1,7 @@
 // The layers of the score networks: each a Module with its parameters and a forward over the ops.
 
 import { addPerChannel, bmm, conv2d, embedding, groupNorm, linear, reshape, silu, softmax, add } from "../autograd/ops.ts";
+import { alloc } from "../autograd/pool.ts";
 import { Tensor } from "../autograd/tensor.ts";
 import { dcos, dexp, dlog, dsin } from "../math/detmath.ts";
 import { ArgumentError } from "../validate.ts";
@@ -74,7 +75,7 @@ export class Embedding extends Module {
 export function sinusoidalEmbedding(values: ArrayLike<number>, dim: number, maxPeriod = 10000): Tensor {
   if (!Number.isInteger(dim) || dim < 2 || dim % 2) throw new ArgumentError("dim", `must be an even integer >= 2, got ${dim}`);
   const half = dim / 2;
-  const out = new Float32Array(values.length * dim);
+  const out = alloc(values.length * dim);
   for (let n = 0; n < values.length; n++) {
     for (let i = 0; i < half; i++) {
       const a = values[n] * dexp((-dlog(maxPeriod) * i) / half);

@@ -8,6 +8,7 @@
 // the same); "min-snr" multiplies the x0-space error by min(SNR, gamma) (Hang et al. 2023), i.e.
 // w = min(SNR, gamma) c_out^2 on F's target, with SNR = 1/sigma^2.
 
+import { alloc } from "../autograd/pool.ts";
 import { Tensor } from "../autograd/tensor.ts";
 import { mse } from "../autograd/ops.ts";
 import { dexp } from "../math/detmath.ts";
@@ -69,7 +70,7 @@ export function preconditionedForward(
   if (sigmas.length !== B) throw new ArgumentError("sigma", `must have one value per batch item (${B}), got ${sigmas.length}`);
   const D = x.length / B;
   const coefs: Coefficients[] = [];
-  const xin = new Float32Array(x.length);
+  const xin = alloc(x.length);
   const cNoise = new Float64Array(B);
   for (let b = 0; b < B; b++) {
     const c = precond.at(sigmas[b]);
