@@ -8,7 +8,9 @@ import { writeSafetensors } from "./io/safetensors.ts";
 import { initKernels } from "./kernels/index.ts";
 import type { LoadedModel } from "./model.ts";
 import { Rng } from "./rng.ts";
-import { getSampler, img2img, initialNoise, inpaint, SAMPLER_NAMES } from "./samplers/index.ts";
+import type { Denoiser } from "./denoiser.ts";
+import type { SamplerState } from "./samplers/common.ts";
+import { getSampler, img2img, initialNoise, inpaint, resumeSampling, SAMPLER_NAMES, startSampling } from "./samplers/index.ts";
 import { karrasSigmas } from "./schedule/sigmas.ts";
 import { ArgumentError, f32, finite, inRange, int, oneOf } from "./validate.ts";
 
@@ -56,7 +58,19 @@ export function ensureKernels(): Promise<void> {
   return kernelsReady;
 }
 
-export function generate(model: LoadedModel, o: GenerateOptions): GenerateResult {
+/** Everything generate() derives from its options, checked once. */
+interface Plan {
+  N: number;
+  D: number;
+  steps: number;
+  K: number;
+  labels: Int32Array | null;
+  sigmas: Float64Array;
+  /** Items [start, start + n) per chunk. */
+  chunks: { start: number; n: number }[];
+}
+
+function plan(model: LoadedModel, o: GenerateOptions): Plan {
   const N = int("--count", o.count, 1, 4096);
   const steps = int("--steps", o.steps, 1, 1000);
   oneOf("--sampler", o.sampler, SAMPLER_NAMES);
@@ -72,6 +86,99 @@ export function generate(model: LoadedModel, o: GenerateOptions): GenerateResult
   const sigmas = karrasSigmas(steps, model.precond.sigmaMin, model.precond.sigmaMax);
   const D = model.itemShape.reduce((a, b) => a * b, 1);
   const chunk = int("chunk", o.chunk ?? 16, 1, 4096);
+  const chunks = [];
+  for (let start = 0; start < N; start += chunk) chunks.push({ start, n: Math.min(chunk, N - start) });
+  return { N, D, steps, K, labels, sigmas, chunks };
+}
+
+/** A chunk's denoiser: conditioned on its labels, guided when guidance != 1. */
+function chunkDenoiser(model: LoadedModel, o: GenerateOptions, p: Plan, start: number, n: number): Denoiser {
+  const lab = p.labels?.subarray(start, start + n);
+  return lab && o.guidance !== 1 ? guidedDenoiser(model.denoiser(), lab, o.guidance) : model.denoiser(lab);
+}
+
+/** Progress over all chunks, from a chunk's own step events. */
+function chunkProgress(o: GenerateOptions, p: Plan, start: number, n: number) {
+  return (e: { step: number; steps: number }) => o.onStep?.(Math.min(e.steps, Math.round(((start + (n * (e.step + 1)) / e.steps) / p.N) * e.steps)), e.steps);
+}
+
+/** Clamp images to [-1, 1] and encode: the last part of every generation. */
+function finish(model: LoadedModel, o: GenerateOptions, p: Plan, out: Float32Array): GenerateResult {
+  const { N, K, labels, steps } = p;
+  // images live in [-1, 1]; low-dimensional data (2-D toys) is not bounded, so it is not clipped
+  if (model.itemShape.length === 3) for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i]));
+  const shape = (model.itemShape.length === 3 ? [N, ...model.itemShape] : [N, 1, 1, model.itemShape[0]]) as [number, number, number, number];
+  let bytes: Uint8Array;
+  if (o.format === "png") {
+    if (model.itemShape.length !== 3) throw new ArgumentError("--out", "a PNG needs an image model; write .safetensors for this model");
+    const cols = o.cols ?? (labels && o.label === "all" ? K : Math.ceil(Math.sqrt(N)));
+    bytes = encodePng(imageGrid(out, shape, { cols, scale: o.scale ?? 2, gap: 2 }));
+  } else {
+    bytes = writeSafetensors({ samples: { dtype: "F32", shape, data: out } }, { labels: labels ? JSON.stringify([...labels]) : "null", seed: String(o.seed), sampler: o.sampler, steps: String(steps) });
+  }
+  return { bytes, samples: out, shape, labels };
+}
+
+/** Where a paused generation stands: enough to continue it, in this process or another. */
+export interface GenerationState {
+  /** The next step to run (every chunk has run the same steps). */
+  step: number;
+  /** Every item's current value, [count, ...itemShape] flat. */
+  x: Float32Array;
+  /** Per chunk, the sampler's loop-carried values (SamplerState.carry: JSON-safe). */
+  carries: SamplerState["carry"][];
+}
+
+export type GenerationProgress = { done: true; result: GenerateResult } | { done: false; state: GenerationState; steps: number };
+
+/**
+ * Generation a few steps at a time (a Worker's per-request CPU budget, a UI that yields between
+ * steps): run at most `maxSteps` steps of every chunk, starting from pure noise or from `from`, and
+ * return the state to continue from, or the finished result. Continuing until done gives the same
+ * bytes as one generate() call with the same options. Plain sampling only (no init or inpaint).
+ */
+export function generateSteps(model: LoadedModel, o: GenerateOptions, run: { maxSteps: number; from?: GenerationState | null }): GenerationProgress {
+  if (o.init || o.inpaint) throw new ArgumentError(o.init ? "init" : "inpaint", "is not resumable: img2img and inpainting run in one generate() call");
+  const p = plan(model, o);
+  const maxSteps = int("maxSteps", run.maxSteps, 1);
+  const from = run.from ?? null;
+  if (from) {
+    int("from.step", from.step, 1, p.steps - 1);
+    f32("from.x", from.x);
+    if (from.x.length !== p.N * p.D) throw new ArgumentError("from.x", `must hold ${p.N} items of ${p.D} values, got ${from.x.length}`);
+    if (!Array.isArray(from.carries) || from.carries.length !== p.chunks.length) throw new ArgumentError("from.carries", `must be an array of ${p.chunks.length} (one per chunk)`);
+  }
+  const rng = new Rng(o.seed);
+  const out = new Float32Array(p.N * p.D);
+  const carries: SamplerState["carry"][] = [];
+  let next: number | null = null;
+  p.chunks.forEach(({ start, n }, k) => {
+    const denoiser = chunkDenoiser(model, o, p, start, n);
+    const samplerRng = rng.stream("sampler");
+    const common = { batch: n, firstItem: start, rng: samplerRng, maxSteps, onStep: chunkProgress(o, p, start, n) };
+    const r = from
+      ? resumeSampling(
+          { format: "edge-diffusion/sampler-state@1", sampler: o.sampler, step: from.step, batch: n, firstItem: start, sigmas: Array.from(p.sigmas), x: Array.from(from.x.subarray(start * p.D, (start + n) * p.D)), rng: [samplerRng.k0, samplerRng.k1], options: {}, carry: from.carries[k] },
+          denoiser,
+          common,
+        )
+      : startSampling(o.sampler, denoiser, initialNoise(rng, n, p.D, p.sigmas[0], start), p.sigmas, common);
+    out.set(r.x, start * p.D);
+    carries.push(r.state?.carry ?? {});
+    next = r.state ? r.state.step : null;
+  });
+  if (next !== null) return { done: false, state: { step: next, x: out, carries }, steps: p.steps };
+  return { done: true, result: finish(model, o, p, out) };
+}
+
+export function generate(model: LoadedModel, o: GenerateOptions): GenerateResult {
+  if (!o.init && !o.inpaint) {
+    const r = generateSteps(model, o, { maxSteps: int("--steps", o.steps, 1, 1000) });
+    if (!r.done) throw new Error("generate: sampling paused before its last step");
+    return r.result;
+  }
+  const p = plan(model, o);
+  const { N, D, sigmas } = p;
   const rng = new Rng(o.seed);
   const out = new Float32Array(N * D);
   const sampler = getSampler(o.sampler);
@@ -94,38 +201,18 @@ export function generate(model: LoadedModel, o: GenerateOptions): GenerateResult
     for (let b = 0; b < n; b++) r.set(a, b * D);
     return r;
   };
-  for (let start = 0; start < N; start += chunk) {
-    const n = Math.min(chunk, N - start);
-    const lab = labels?.subarray(start, start + n);
-    const denoiser = lab && o.guidance !== 1 ? guidedDenoiser(model.denoiser(), lab, o.guidance) : model.denoiser(lab);
-    const common = {
-      batch: n,
-      firstItem: start,
-      rng: rng.stream("sampler"),
-      onStep: (e: { step: number; steps: number }) => o.onStep?.(Math.min(e.steps, Math.round(((start + (n * (e.step + 1)) / e.steps) / N) * e.steps)), e.steps),
-    };
+  for (const { start, n } of p.chunks) {
+    const denoiser = chunkDenoiser(model, o, p, start, n);
+    const common = { batch: n, firstItem: start, rng: rng.stream("sampler"), onStep: chunkProgress(o, p, start, n) };
     let y: Float32Array;
     if (o.init) {
       y = img2img(sampler, denoiser, repeat(o.init.image, n), sigmas, { ...common, strength: o.init.strength });
-    } else if (o.inpaint) {
-      const x0 = initialNoise(rng, n, D, sigmas[0], start);
-      y = inpaint(denoiser, x0, sigmas, { ...common, known: repeat(o.inpaint.image, n), mask: repeat(o.inpaint.mask, n), resample: o.inpaint.resample ?? 1 });
     } else {
-      y = sampler(denoiser, initialNoise(rng, n, D, sigmas[0], start), sigmas, common);
+      const x0 = initialNoise(rng, n, D, sigmas[0], start);
+      const ip = o.inpaint!;
+      y = inpaint(denoiser, x0, sigmas, { ...common, known: repeat(ip.image, n), mask: repeat(ip.mask, n), resample: ip.resample ?? 1 });
     }
     out.set(y, start * D);
   }
-  // images live in [-1, 1]; low-dimensional data (2-D toys) is not bounded, so it is not clipped
-  if (model.itemShape.length === 3) for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i]));
-  const shape = (model.itemShape.length === 3 ? [N, ...model.itemShape] : [N, 1, 1, model.itemShape[0]]) as [number, number, number, number];
-  let bytes: Uint8Array;
-  if (o.format === "png") {
-    if (model.itemShape.length !== 3) throw new ArgumentError("--out", "a PNG needs an image model; write .safetensors for this model");
-    const cols = o.cols ?? (labels && o.label === "all" ? K : Math.ceil(Math.sqrt(N)));
-    bytes = encodePng(imageGrid(out, shape, { cols, scale: o.scale ?? 2, gap: 2 }));
-  } else {
-    bytes = writeSafetensors({ samples: { dtype: "F32", shape, data: out } }, { labels: labels ? JSON.stringify([...labels]) : "null", seed: String(o.seed), sampler: o.sampler, steps: String(steps) });
-  }
-  return { bytes, samples: out, shape, labels };
+  return finish(model, o, p, out);
 }
-

@@ -77,4 +77,4 @@ export { toyData, TOY_NAMES, TOYS, moons, swissRoll, eightGaussians, checkerboar
 export { readIdx, idxDataset, gunzipBounded, type IdxArray } from "./data/idx.ts";
 export { decodePngImage } from "./data/png-decode.ts";
 export { resize, centerCrop, toChannels, type PlanarImage } from "./data/image-ops.ts";
-export { generate, type GenerateOptions, type GenerateResult } from "./generate.ts";
+export { generate, generateSteps, type GenerateOptions, type GenerateResult, type GenerationProgress, type GenerationState } from "./generate.ts";

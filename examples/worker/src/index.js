@@ -11,21 +11,7 @@
 //
 // In workerd the package resolves to its Workers bundle (exports condition "workerd"), which imports the
 // kernels as a compiled WebAssembly module: workerd refuses to compile wasm from bytes.
-import {
-  encodePng,
-  generate,
-  guidedDenoiser,
-  imageGrid,
-  initialNoise,
-  initKernels,
-  karrasSigmas,
-  loadModel,
-  resumeSampling,
-  Rng,
-  startSampling,
-  useKernels,
-  writeSafetensors,
-} from "edge-diffusion";
+import { generate, generateSteps, initKernels, loadModel, useKernels } from "edge-diffusion";
 // The model ships with the Worker as a "Data" module (an ArrayBuffer): no network, no KV.
 import modelBytes from "../../../models/mnist.safetensors";
 import { BadRequest, BOUNDS, CHUNK, CONTINUATION_PARAMS, checkWork, PARAMS, parseMode, parseSettings, readQuery, SAMPLER_COST } from "./params.js";
@@ -130,74 +116,30 @@ async function readBody(request, max) {
 }
 
 /**
- * Run at most maxSteps steps of every chunk (from the token's state, or from fresh noise), then return
- * the next token, or the final image. This follows generate() step for step (same noise streams, same
- * denoisers, same clamp and grid), so the final bytes equal the one-shot request's.
+ * Run at most maxSteps steps of every chunk (from the token's state, or from fresh noise) with the
+ * library's generateSteps, then return the next token, or the final image: the same bytes as the
+ * one-shot request.
  */
 function advance(model, p, chunkSizes, maxSteps, from) {
   const D = model.itemShape.reduce((a, b) => a * b, 1);
-  const K = model.numClasses;
-  const sigmas = karrasSigmas(p.steps, model.precond.sigmaMin, model.precond.sigmaMax);
-  const rng = new Rng(p.seed);
-  const samplerRng = rng.stream("sampler");
-  const labels = p.label === null ? null : p.label === "all" ? Int32Array.from({ length: p.count }, (_, i) => i % K) : new Int32Array(p.count).fill(p.label);
-  const out = new Float32Array(p.count * D);
-  const carries = [];
-  let next = null;
-  let start = 0;
-  for (let k = 0; k < chunkSizes.length; k++) {
-    const n = chunkSizes[k];
-    const lab = labels?.subarray(start, start + n);
-    const denoiser = lab && p.guidance !== 1 ? guidedDenoiser(model.denoiser(), lab, p.guidance) : model.denoiser(lab);
-    let r;
-    try {
-      if (!from) {
-        const x0 = initialNoise(rng, n, D, sigmas[0], start);
-        r = startSampling(p.sampler, denoiser, x0, sigmas, { batch: n, firstItem: start, rng: samplerRng, maxSteps });
-      } else {
-        const state = {
-          format: "edge-diffusion/sampler-state@1",
-          sampler: p.sampler,
-          step: from.step,
-          batch: n,
-          firstItem: start,
-          sigmas: Array.from(sigmas),
-          x: Array.from(from.x.subarray(start * D, (start + n) * D)),
-          rng: [samplerRng.k0, samplerRng.k1],
-          options: {},
-          carry: from.carries[k],
-        };
-        r = resumeSampling(state, denoiser, { maxSteps });
-      }
-    } catch (e) {
-      // a state edited into a diverging one: the sampler stops at the first non-finite value
-      if (from && e?.name === "SamplingError") throw new BadRequest("token", `sampling from this state diverged (${e.message})`, "a token returned by this Worker, unchanged");
-      throw e;
-    }
-    out.set(r.x, start * D);
-    carries.push(r.state?.carry ?? {});
-    next = r.state ? r.state.step : null;
-    start += n;
+  const options = { count: p.count, steps: p.steps, sampler: p.sampler, seed: p.seed, label: p.label, guidance: p.guidance, format: p.format, chunk: CHUNK };
+  let r;
+  try {
+    r = generateSteps(model, options, { maxSteps, from: from && { step: from.step, x: from.x, carries: from.carries } });
+  } catch (e) {
+    // a state edited into a diverging one: the sampler stops at the first non-finite value
+    if (from && e?.name === "SamplingError") throw new BadRequest("token", `sampling from this state diverged (${e.message})`, "a token returned by this Worker, unchanged");
+    throw e;
   }
-  if (next !== null) {
-    const token = encodeToken(p.raw, next, out, carries, chunkSizes, D);
-    return json(200, {
-      done: false,
-      step: next,
-      steps: p.steps,
-      token,
-      next: { method: "POST", path: "/sample?mode=resumable", body: "the token" },
-    });
-  }
-  // finish like generate(): clamp to [-1, 1], then a PNG grid or the tensor
-  for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i]));
-  const shape = [p.count, ...model.itemShape];
-  if (p.format === "png") {
-    const cols = labels && p.label === "all" ? K : Math.ceil(Math.sqrt(p.count));
-    return output(p, encodePng(imageGrid(out, shape, { cols, scale: 2, gap: 2 })));
-  }
-  const meta = { labels: labels ? JSON.stringify([...labels]) : "null", seed: String(p.seed), sampler: p.sampler, steps: String(p.steps) };
-  return output(p, writeSafetensors({ samples: { dtype: "F32", shape, data: out } }, meta));
+  if (r.done) return output(p, r.result.bytes);
+  const { step, x, carries } = r.state;
+  return json(200, {
+    done: false,
+    step,
+    steps: p.steps,
+    token: encodeToken(p.raw, step, x, carries, chunkSizes, D),
+    next: { method: "POST", path: "/sample?mode=resumable", body: "the token" },
+  });
 }
 
 function output(p, bytes) {
