@@ -142,4 +142,104 @@ export const png: Target<Uint8Array> = {
   run: (b) => typed(() => decodePngImage(b, "fuzz.png"), DatasetError),
 };
 
-export const TARGETS = [cliArgs, safetensors, checkpoint, idx, png] as Target<unknown>[];
+// The example Worker's request parsing (examples/worker/src: plain JS modules, loaded by path so the
+// type checker leaves them alone). Its contract: a BadRequest naming a parameter, or acceptance.
+type WorkerModules = { params: any; token: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+const workerDir = new URL("../../examples/worker/src/", import.meta.url).href;
+const W: WorkerModules = { params: await import(`${workerDir}params.js`), token: await import(`${workerDir}token.js`) };
+
+function badRequest(f: () => unknown): Outcome {
+  try {
+    f();
+    return "accepted";
+  } catch (e) {
+    if (!(e instanceof W.params.BadRequest)) throw e;
+    const b = e as Error & { parameter: unknown; allowed: unknown };
+    if (typeof b.parameter !== "string" || !b.parameter || !b.allowed) throw new Error(`BadRequest without a parameter or what is allowed: ${b.message}`);
+    if (!b.message.startsWith(b.parameter)) throw new Error(`BadRequest message does not name its parameter: ${b.message}`);
+    const known = /^(token\.)?(seed|steps|count|label|sampler|guidance|format|mode|maxSteps|query|token|method|path)$/.test(b.parameter);
+    return `400 ${known ? b.parameter : "(unknown name)"}`;
+  }
+}
+
+const Q_NAMES = ["seed", "steps", "count", "label", "sampler", "guidance", "format", "mode", "maxSteps", "token", "Seed", "", "seed[]", "%73eed"];
+const Q_VALUES = fc.oneof(
+  fc.constantFrom("0", "1", "2", "3", "4", "8", "9", "16", "17", "50", "51", "-1", "1e2", "0x10", "1.5", "2.5", "8.00001", "NaN", "Infinity", "", " ", "%00", "%FF", "all", "none", "euler", "heun", "dpmpp_2m", "ddpm", "png", "safetensors", "resumable", "oneshot", "4294967296", "9".repeat(17)),
+  fc.string({ maxLength: 20 }),
+  fc.integer().map(String),
+  fc.double().map(String),
+);
+const KNOWN = ["steps", "count", "label", "sampler", "guidance", "format", "mode", "maxSteps"];
+const QUERY = fc.oneof(
+  // mostly well-formed: a seed and a few known settings with plausible values
+  fc.tuple(fc.nat({ max: 2 ** 32 }), fc.array(fc.tuple(fc.constantFrom(...KNOWN), Q_VALUES), { maxLength: 4 })).map(([seed, kv]) =>
+    [`seed=${seed}`, ...kv.map(([k, v]) => `${k}=${encodeURIComponent(v)}`)].join("&"),
+  ),
+  fc.array(fc.tuple(fc.constantFrom(...Q_NAMES), Q_VALUES), { maxLength: 10 }).map((kv) => kv.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&")),
+  fc.string({ maxLength: 600 }),
+  fc.array(fc.tuple(fc.constantFrom(...Q_NAMES), Q_VALUES), { maxLength: 10 }).map((kv) => kv.map(([k, v]) => `${k}=${v}`).join("&")),
+);
+
+export const workerQuery: Target<string> = {
+  name: "Worker query parameters (GET /sample and POST continuations)",
+  arb: QUERY,
+  run(query) {
+    const P = W.params;
+    const url = new URL(`http://worker.test/sample?${query}`);
+    const get = badRequest(() => {
+      const q = P.readQuery(url, P.PARAMS);
+      const p = P.parseSettings(q, 10);
+      const m = P.parseMode(q, p);
+      P.checkWork(p, m.resumable);
+      // what the handler may then run: bounded by construction
+      if (p.steps > P.BOUNDS.stepsMax || p.count > P.BOUNDS.countMax) throw new Error(`accepted out-of-bounds work ${query}`);
+    });
+    badRequest(() => P.readQuery(url, P.CONTINUATION_PARAMS)); // a POST's query: checked for crashes only
+    return get;
+  },
+};
+
+// A valid token for a 2-digit, 4-step generation of 16-value items, and the Worker's token parser.
+const TOKEN_D = 16;
+const VALID_TOKEN_BYTES = new Uint8Array(
+  Buffer.from(
+    W.token.encodeToken(
+      { seed: "3", steps: "4", count: "5", label: "all", sampler: "dpmpp_2m", guidance: "1", format: "png" },
+      2,
+      Float32Array.from({ length: 5 * TOKEN_D }, (_, i) => Math.sin(i)),
+      [{ old: Array.from({ length: 4 * TOKEN_D }, (_, i) => Math.fround(Math.cos(i))), h: 0.25 }, { old: null, h: 0.25 }],
+      [4, 1],
+      TOKEN_D,
+    ),
+    "base64url",
+  ),
+);
+const parseTokenSettings = (tq: Map<string, string>) => {
+  const P = W.params;
+  const p = P.parseSettings(tq, 10, "token.");
+  P.checkWork(p, true, "token.");
+  const chunkSizes: number[] = [];
+  for (let s = 0; s < p.count; s += P.CHUNK) chunkSizes.push(Math.min(P.CHUNK, p.count - s));
+  return { p, chunkSizes };
+};
+
+export const workerToken: Target<string> = {
+  name: "Worker continuation tokens",
+  arb: fc.oneof(
+    mutations(VALID_TOKEN_BYTES).map((b) => Buffer.from(b).toString("base64url")),
+    fc.string({ maxLength: 300 }),
+    fc.tuple(fc.nat({ max: 400 }), fc.string({ maxLength: 4 })).map(([i, t]) => {
+      const v = Buffer.from(VALID_TOKEN_BYTES).toString("base64url");
+      return v.slice(0, i) + t + v.slice(i + t.length);
+    }),
+  ),
+  run(token) {
+    return badRequest(() => {
+      const t = W.token.decodeToken(token, TOKEN_D, parseTokenSettings);
+      if (t.x.length !== t.p.count * TOKEN_D || t.carries.length !== t.chunkSizes.length) throw new Error("accepted a token whose arrays do not fit its settings");
+      for (const v of t.x) if (!(Math.abs(v) <= W.token.VALUE_MAX)) throw new Error(`accepted a token value ${v}`);
+    });
+  },
+};
+
+export const TARGETS = [cliArgs, safetensors, checkpoint, idx, png, workerQuery, workerToken] as Target<unknown>[];

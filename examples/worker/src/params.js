@@ -84,6 +84,8 @@ export function readQuery(url, allowedNames) {
   }
   const out = new Map();
   for (const [name, value] of url.searchParams) {
+    // "?=1" has a nameless parameter: the error still needs a parameter to point at
+    if (name === "") throw new BadRequest("query", "has a parameter without a name", `name=value pairs with names from ${allowedNames.join(", ")}`);
     if (!allowedNames.includes(name)) {
       const hint = PARAMS.includes(name) ? " (a continuation takes its settings from the token)" : "";
       throw new BadRequest(name.length > 32 ? `${name.slice(0, 32)}...` : name, `is not a parameter of this request${hint}`, allowedNames);
