@@ -3,6 +3,7 @@
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { chmodSync, rmSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 
 const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true, logLevel: "warning" };
 
@@ -15,8 +16,22 @@ const lib = { ...common, outdir: "dist", platform: "neutral", mainFields: ["modu
 await build({ ...lib, entryPoints: { index: "src/entry/embedded.ts" }, loader: { ".wasm": "binary" } });
 await build({ ...lib, entryPoints: { workerd: "src/entry/workerd.ts" }, loader: { ".wasm": "copy" }, assetNames: "[name]" });
 
-// Node-only helpers (files, the mnist package): "edge-diffusion/node".
-await build({ ...common, entryPoints: { node: "src/node.ts" }, outdir: "dist", platform: "node", packages: "external" });
+// Node-only helpers (files, the mnist package, worker threads): "edge-diffusion/node". Imports of the
+// library itself (src/index.ts) stay imports of ./index.js, so both entry points share one module
+// state (the kernels chosen with useKernels) instead of each bundling a copy.
+const libraryExternal = {
+  name: "library-external",
+  setup(b) {
+    b.onResolve({ filter: /\/index\.ts$/ }, (args) => {
+      const abs = resolvePath(args.resolveDir, args.path);
+      return abs === resolvePath("src/index.ts") ? { path: "./index.js", external: true } : undefined;
+    });
+  },
+};
+await build({ ...common, entryPoints: { node: "src/node.ts" }, outdir: "dist", platform: "node", packages: "external", plugins: [libraryExternal] });
+
+// The parallel denoiser's worker thread: self-contained (library and kernels embedded).
+await build({ ...common, entryPoints: { "parallel-worker": "src/parallel/worker-node.ts" }, outdir: "dist", platform: "node", packages: "external", loader: { ".wasm": "binary" } });
 
 // The CLI: Node only.
 await build({

@@ -43,6 +43,8 @@ export interface SampleArgs {
   mask?: string;
   /** inpaint: RePaint resampling count (1 = none). */
   resample?: number;
+  /** Threads for the denoiser, the main one included; "auto" = the cores Node reports (at most 8). */
+  threads: number | "auto";
 }
 
 export type SampleMode = "sample" | "img2img" | "inpaint";
@@ -59,6 +61,7 @@ export function parseSampleArgs(argv: string[], mode: SampleMode = "sample"): Sa
       label: { type: "string" },
       guidance: { type: "string" },
       out: { type: "string" },
+      threads: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
       ...(mode === "sample" ? {} : { image: { type: "string" as const } }),
       ...(mode === "img2img" ? { strength: { type: "string" as const } } : {}),
@@ -94,6 +97,7 @@ export function parseSampleArgs(argv: string[], mode: SampleMode = "sample"): Sa
     guidance: numOpt("guidance", v.guidance, 2, -100, 100),
     out,
     format,
+    threads: v.threads === undefined || v.threads === "auto" ? "auto" : intOpt("threads", v.threads, 1, 1, 64),
   };
 }
 

@@ -24,7 +24,7 @@ export interface Target<T> {
 const OPTION_NAMES = [
   "--model", "--count", "--steps", "--sampler", "--seed", "--label", "--guidance", "--out", "--help", "-h",
   "--dataset", "--preset", "--batch", "--lr", "--warmup", "--ema", "--label-dropout", "--checkpoint-every",
-  "--checkpoint", "--resume", "--fp16", "--image", "--mask", "--strength", "--resample", "--schedule", "--T", "--columns", "--chain", "--size", "--scale", "--bogus", "-x", "--",
+  "--checkpoint", "--resume", "--fp16", "--image", "--mask", "--strength", "--resample", "--schedule", "--T", "--columns", "--chain", "--size", "--scale", "--threads", "--bogus", "-x", "--",
 ];
 const VALUES = fc.oneof(
   fc.constantFrom("0", "1", "-1", "20", "4096", "4097", "1e3", "0x10", "1.5", "NaN", "Infinity", "-0", "", " ", "9".repeat(30), "all", "none", "heun", "euler", "x.png", "x.safetensors", "x.txt", "moons", "mnist", "toy", "cosine", "ve"),
