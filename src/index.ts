@@ -60,6 +60,8 @@ export {
 export { useKernels, kernels } from "./autograd/backend.ts";
 export { Tensor, noGrad } from "./autograd/tensor.ts";
 export { BufferPool, withPool } from "./autograd/pool.ts";
+export { parallelModelWith, type ParallelModel, type ParallelOptions, type Spawn, type WorkerHandle, type WorkerInit } from "./parallel/host.ts";
+export { serveParallelJobs } from "./parallel/serve.ts";
 export * as ops from "./autograd/ops.ts";
 export { Module } from "./nn/module.ts";
 export { ScoreMLP, DEFAULT_MLP, type MLPConfig } from "./nn/mlp.ts";

@@ -15,7 +15,8 @@ import { CheckpointError } from "../io/checkpoint.ts";
 import { DatasetError } from "../data/dataset.ts";
 import { NonFiniteLossError } from "../train/trainer.ts";
 import { ensureKernels, generate } from "../generate.ts";
-import { parallelModel, type ParallelModel } from "../parallel/node.ts";
+import type { ParallelModel } from "../parallel/host.ts";
+import { parallelModel } from "../parallel/node.ts";
 import { SAMPLER_NAMES } from "../samplers/index.ts";
 
 const HELP = `edge-diffusion — diffusion models on any CPU

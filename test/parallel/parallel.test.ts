@@ -8,7 +8,8 @@ import { generate, type GenerateOptions } from "../../src/generate.ts";
 import { initKernels } from "../../src/kernels/index.ts";
 import { loadModel, saveModel } from "../../src/model.ts";
 import { UNet, type UNetConfig } from "../../src/nn/unet.ts";
-import { parallelModel, type ParallelModel } from "../../src/parallel/node.ts";
+import type { ParallelModel } from "../../src/parallel/host.ts";
+import { parallelModel } from "../../src/parallel/node.ts";
 import { Rng } from "../../src/rng.ts";
 import { ArgumentError } from "../../src/validate.ts";
 
