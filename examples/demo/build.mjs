@@ -17,7 +17,7 @@ export async function buildDemo({ quiet = false } = {}) {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   await build({
-    entryPoints: { main: join(HERE, "main.ts"), worker: join(HERE, "worker.ts") },
+    entryPoints: { main: join(HERE, "main.ts"), worker: join(HERE, "worker.ts"), "parallel-worker": join(HERE, "parallel-worker.ts") },
     outdir: OUT,
     bundle: true,
     format: "esm",

@@ -93,10 +93,14 @@ function send(p: Panel, req: Request, transfer: Transferable[] = []): void {
 }
 
 let backend = "";
+/** Threads the loaded model samples on (0: none loaded yet). */
+let sampleThreads = 0;
 const env = () => {
   const iso = globalThis.crossOriginIsolated === true;
   const sab = typeof SharedArrayBuffer === "function";
-  const threads = iso ? "threads allowed (the kernels are single-threaded today, so each panel computes in its own worker)" : "no threads (not cross-origin isolated): each panel computes in one worker";
+  const threads = iso
+    ? `threads: digits sample on ${sampleThreads ? `${sampleThreads} thread${sampleThreads > 1 ? "s" : ""}` : "every core"} (same bytes as one)`
+    : "no threads (not cross-origin isolated): each panel computes in one worker";
   $("env").textContent = `kernels: ${backend || "loading…"} · crossOriginIsolated: ${iso} · SharedArrayBuffer: ${sab ? "available" : "unavailable"} · ${navigator.hardwareConcurrency ?? "?"} logical cores · ${threads}`;
   document.body.dataset.isolated = String(iso);
   if (backend) document.body.dataset.backend = backend;
@@ -137,8 +141,11 @@ const digits: Panel = {
       case "model": {
         model = r.info;
         const trained = r.info.trainedSteps !== null ? `, trained ${r.info.trainedSteps} steps` : "";
-        $("model-status").textContent = `model: ${r.info.url} · ${(r.info.bytes / 1024 / 1024).toFixed(2)} MB · ${(r.info.parameters / 1e6).toFixed(2)} M parameters · [${r.info.itemShape.join("×")}] · ${r.info.numClasses || "no"} classes${trained}`;
+        $("model-status").textContent = `model: ${r.info.url} · ${(r.info.bytes / 1024 / 1024).toFixed(2)} MB · ${(r.info.parameters / 1e6).toFixed(2)} M parameters · [${r.info.itemShape.join("×")}] · ${r.info.numClasses || "no"} classes${trained} \u00B7 ${r.info.threads} thread${r.info.threads > 1 ? "s" : ""}`;
         digitsPanel.dataset.model = "ready";
+        digitsPanel.dataset.threads = String(r.info.threads);
+        sampleThreads = r.info.threads;
+        env();
         return;
       }
       case "step": {

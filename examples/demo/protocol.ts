@@ -45,6 +45,8 @@ export interface ModelInfo {
   trainedSteps: number | null;
   sigmaMin: number;
   sigmaMax: number;
+  /** Threads sampling runs on (helpers when the page is crossOriginIsolated). */
+  threads: number;
 }
 
 export type Reply =

@@ -21,19 +21,23 @@ import {
   karrasSigmas,
   loadModel,
   networkDenoiser,
+  parallelModelWith,
   sampleDpmpp2m,
   toyData,
   train,
   useKernels,
   type LoadedModel,
   type LossConfig,
+  type ParallelModel,
+  type WorkerHandle,
+  type WorkerInit,
 } from "edge-diffusion";
 import type { GenerateRequest, Reply, Request, TrainRequest } from "./protocol.ts";
 
 const scope = self as unknown as { postMessage(m: Reply, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<Request>) => void) | null };
 const post = (m: Reply, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
 
-let model: LoadedModel | null = null;
+let model: ParallelModel | null = null;
 let ready: Promise<void> | null = null;
 let stopRequested = false;
 /** Training runs started; a run stops when a newer one starts. */
@@ -64,9 +68,40 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
+/** A helper thread for the parallel denoiser (parallel-worker.ts), resolved once it is ready. */
+function spawnHelper(init: WorkerInit): Promise<WorkerHandle> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL("./parallel-worker.js", import.meta.url), { type: "module", name: `digits-helper-${init.index}` });
+    let exit!: () => void;
+    const exited = new Promise<void>((r) => (exit = r));
+    w.onmessage = (e: MessageEvent<{ ready?: boolean; error?: string; exited?: boolean }>) => {
+      if (e.data.exited) return exit();
+      if (e.data.ready) resolve({ terminate: () => (w.terminate(), exit()), exited });
+      else reject(new Error(`helper thread ${init.index}: ${e.data.error}`));
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      reject(new Error(`helper thread ${init.index} failed to start: ${e.message || "is parallel-worker.js served?"}`));
+    };
+    w.postMessage(init);
+  });
+}
+
+/**
+ * Threads for sampling: every core when the page is crossOriginIsolated (SharedArrayBuffer and
+ * Atomics.wait in workers), else this worker alone. The toy panel's worker takes one core of its own
+ * while it trains; the operating system shares them out.
+ */
+function threadCount(): number {
+  const iso = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true && typeof SharedArrayBuffer === "function";
+  return iso ? Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1)) : 1;
+}
+
 async function load(url: string, given?: ArrayBuffer): Promise<void> {
   await init();
+  const previous = model;
   model = null;
+  await previous?.close();
   const bytes = given ? new Uint8Array(given) : await fetchBytes(url);
   let m: LoadedModel;
   try {
@@ -77,7 +112,17 @@ async function load(url: string, given?: ArrayBuffer): Promise<void> {
   if (m.itemShape.length !== 3 || m.itemShape[0] !== 1) {
     throw new Error(`${url} is a model of [${m.itemShape.join(", ")}] items; this panel draws one-channel images (an MNIST model)`);
   }
-  model = m;
+  let threads = threadCount();
+  let parallel: ParallelModel;
+  try {
+    parallel = await parallelModelWith(bytes, spawnHelper, { threads });
+  } catch (err) {
+    // no helper threads (a browser without nested workers, say): sample on this worker alone
+    console.warn(`sampling on one thread: ${describe(err)}`);
+    threads = 1;
+    parallel = await parallelModelWith(bytes, spawnHelper, { threads: 1 });
+  }
+  model = parallel;
   let parameters = 0;
   for (const t of m.net.parameters().values()) parameters += t.size;
   const steps = m.info.steps;
@@ -92,6 +137,7 @@ async function load(url: string, given?: ArrayBuffer): Promise<void> {
       trainedSteps: typeof steps === "number" ? steps : null,
       sigmaMin: m.precond.sigmaMin,
       sigmaMax: m.precond.sigmaMax,
+      threads,
     },
   });
 }

@@ -87,6 +87,10 @@ describe("browser demo in Chromium", () => {
       expect(await page.getAttribute("body", "data-isolated")).toBe("true");
       expect(await page.getAttribute("body", "data-backend")).toBe("wasm");
       expect(await page.textContent("#model-status")).toContain("10 classes");
+      // isolated, so the digits worker samples with helper threads on every core (up to 8); the
+      // samples below must still equal Node's one-thread bytes
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      expect(Number(await page.getAttribute("#digits-panel", "data-threads"))).toBe(Math.max(1, Math.min(8, cores)));
 
       // ---- digits ----
       const blank = await shot(page, "#digits");
