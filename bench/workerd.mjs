@@ -8,16 +8,27 @@
 // bundled before timing (a deploy-time step). For Node/Deno/Bun, process start (performance.timeOrigin)
 // until generate() with one Euler step returns, in a fresh process. Medians over RUNS.
 //
-// Memory: the workerd process's peak resident set (VmHWM) after the largest accepted one-shot request
-// and after the largest resumable step, against its resident set right after the 1-step request and that
-// of an empty Worker. The process includes workerd itself and whatever its allocator keeps of freed
-// buffers, so that is an upper bound; the WASM memory (which never shrinks) is read inside the isolate by
-// a bench-only wrapper around the Worker that reports the kernels' memory size in a response header.
+// Memory, process: the workerd process's peak resident set (VmHWM) after the largest accepted one-shot
+// request and after the largest resumable step, against its resident set right after the 1-step request
+// and that of an empty Worker. The process includes workerd itself and whatever its allocator keeps of
+// freed buffers, so that is an upper bound, not what Cloudflare limits (128 MB per isolate).
+//
+// Memory, isolate (workerd.isolateMemory): read inside the Worker's V8 isolate through the DevTools
+// protocol (startInspectedWorker in test/runtimes/worker-harness.ts): Runtime.getHeapUsage gives the JS
+// heap (used, and committed = totalSize), the cppgc heap and the ArrayBuffer backing stores; the kernels'
+// WebAssembly memory, which V8 does not count there, comes from a wrapper entry module (it never shrinks,
+// so the reading after a request is its peak). totalMB = committed JS heap + cppgc + backing stores + wasm.
+// workerd answers CDP only while the isolate is idle, so "during" readings are taken at breakpoints in the
+// Worker bundle, where the paused isolate does answer: at every pool exit (a micro-batch's activations all
+// live; the test asserts on these), and in a second request also every 1 MiB asked of the tensor
+// allocator (denser, but its own conditions and pauses inflate the JS heap: an overestimate). "afterNoGc"
+// is read right after the request without the debugger; "afterGc" after a full collection (through a
+// heap snapshot). test/runtimes/worker-bounds.test.ts asserts on the same measurements.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleWorker, memoryOf, startModules, startWorker, testModel } from "../test/runtimes/worker-harness.ts";
+import { abandonRequest, bundleWorker, isolateMemory, memoryOf, startInspectedWorker, startModules, startWorker, testModel } from "../test/runtimes/worker-harness.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const RUNS = Number(process.env.RUNS ?? 7);
@@ -36,50 +47,70 @@ async function timed(w, path, init) {
 const ONE_STEP = "/sample?seed=0&steps=1&count=1&sampler=euler&label=3";
 // the largest one-shot request: 16 digits, guided Heun (4 digit-NFEs per digit and step), 4 steps = 256
 const LARGEST = "/sample?seed=0&steps=4&count=16&sampler=heun&label=all&guidance=2";
-// the largest resumable request: the same per step, 1 step per request, dpmpp_2m carrying a batch-sized array
+// the largest resumable request: the same per step, 2 steps per request (64 digit-NFEs, the per-request
+// bound), dpmpp_2m carrying a batch-sized array through the token
 const RESUMABLE = "/sample?seed=0&steps=16&count=16&sampler=dpmpp_2m&label=all&guidance=2&mode=resumable&maxSteps=2";
 
 const code = await bundleWorker();
 const workerd = { readyMs: [], firstMs: [], coldMs: [], warmOneStepMs: [] };
 let mem = null;
 
-// bench-only entry: records the kernels' WebAssembly.Memory when the library instantiates it
-const WRAPPER = `import worker from "./worker.js";
-const mems = [];
-const instantiate = WebAssembly.instantiate;
-WebAssembly.instantiate = async function (...args) {
-  const r = await instantiate.apply(this, args);
-  const inst = r.instance ?? r;
-  if (inst.exports && inst.exports.memory) mems.push(inst.exports.memory);
-  return r;
-};
-export default {
-  async fetch(request, env, ctx) {
-    const res = await worker.fetch(request, env, ctx);
-    const headers = new Headers(res.headers);
-    headers.set("x-wasm-memory", String(mems.reduce((a, m) => a + m.buffer.byteLength, 0)));
-    return new Response(res.body, { status: res.status, headers });
-  },
-};`;
-async function wasmMemory() {
-  const w = await startModules([
-    { type: "ESModule", path: "wrapper.js", contents: WRAPPER },
-    { type: "ESModule", path: "worker.js", contents: code },
-    { type: "CompiledWasm", path: "kernels.wasm", contents: readFileSync(join(ROOT, "dist/kernels.wasm")) },
-    { type: "Data", path: "model.safetensors", contents: readFileSync(MODEL) },
-  ]);
+const MiB = (x) => round(x / 2 ** 20, 2);
+/** An isolate reading in MB. */
+const isoMB = (m) => ({ totalMB: MiB(m.total), jsHeapCommittedMB: MiB(m.totalSize), jsHeapUsedMB: MiB(m.usedSize), cppgcMB: MiB(m.embedderHeapUsedSize), arrayBuffersMB: MiB(m.backingStorageSize), wasmMB: MiB(m.wasm) });
+/** The peak of readings taken during a request, in MB (wasm: read after the request; it never shrinks). */
+const peakMB = (d, wasm) => ({ totalMB: MiB(d.peak.sum + wasm), jsHeapCommittedMB: MiB(d.peak.totalSize), jsHeapUsedMB: MiB(d.peak.usedSize), arrayBuffersMB: MiB(d.peak.backingStorageSize), wasmMB: MiB(wasm), readings: d.readings.length });
+
+/** Isolate memory of the example Worker, read through the DevTools protocol (see the header). */
+async function isolateMemoryMB() {
+  const w = await startInspectedWorker(MODEL, code);
   try {
-    const read = async (path, init) => {
+    const body = async (path, init) => {
       const r = await w.fetch(path, init);
-      const body = await r.arrayBuffer();
-      if (r.status !== 200) throw new Error(`${path}: ${r.status}`);
-      return { mb: round(Number(r.headers.get("x-wasm-memory")) / 2 ** 20), body };
+      const b = Buffer.from(await r.arrayBuffer());
+      if (r.status !== 200) throw new Error(`${path}: ${r.status} ${b.toString().slice(0, 200)}`);
+      return b;
     };
-    const one = await read(ONE_STEP);
-    const big = await read(LARGEST);
-    const r1 = await read(RESUMABLE);
-    const r2 = await read("/sample?mode=resumable&maxSteps=1", { method: "POST", body: JSON.parse(new TextDecoder().decode(r1.body)).token });
-    return { afterOneStepMB: one.mb, afterLargestOneShotMB: big.mb, afterResumableMB: r2.mb };
+    const now = async () => isoMB(isolateMemory(await w.heap(), await w.wasmMemory()));
+    const afterGc = async () => {
+      await w.gc();
+      return isoMB(await w.memory());
+    };
+    const idle = { atStart: await now(), afterGc: await afterGc() };
+    await body(ONE_STEP);
+    const oneStep = { afterNoGc: await now(), afterGc: await afterGc() };
+    const d = await w.during(() => body(LARGEST), { everyBytes: null });
+    const dense = await w.during(() => body(LARGEST), { everyBytes: 2 ** 20 });
+    if (!dense.result.equals(d.result)) throw new Error("the largest request changed its bytes under the debugger");
+    await w.gc();
+    await body(LARGEST);
+    const largest = {
+      peakDuring: peakMB(d, await w.wasmMemory()),
+      peakDuringDense: peakMB(dense, await w.wasmMemory()),
+      afterNoGc: await now(),
+      afterGc: await afterGc(),
+    };
+    const token = JSON.parse((await body(RESUMABLE)).toString()).token;
+    await w.gc();
+    const r = await w.during(() => body("/sample?mode=resumable", { method: "POST", body: token }), { everyBytes: null });
+    await w.gc();
+    await body("/sample?mode=resumable", { method: "POST", body: token });
+    const resumable = { peakDuring: peakMB(r, await w.wasmMemory()), afterNoGc: await now(), afterGc: await afterGc() };
+    // abandoned: three largest one-shot requests, three continuations cut halfway through the token, one whole
+    const before = await w.stats();
+    await Promise.all([
+      ...[11, 12, 13].map((s) => abandonRequest(`${w.url}/sample?seed=${s}&steps=4&count=16&sampler=heun&label=all&guidance=2`, { afterMs: 100 })),
+      ...[1, 2, 3].map(() => abandonRequest(`${w.url}/sample?mode=resumable`, { method: "POST", body: token, sendBytes: token.length >> 1, afterMs: 300 })),
+      abandonRequest(`${w.url}/sample?mode=resumable`, { method: "POST", body: token, afterMs: 100 }),
+    ]);
+    let stats = await w.stats();
+    for (let i = 0; i < 100 && stats.settled < stats.requests; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      stats = await w.stats();
+    }
+    const abandoned = { requests: stats.requests - before.requests, settled: stats.settled - before.settled, baselineAfterGc: resumable.afterGc, afterGc: await afterGc() };
+    if (!(await body(LARGEST)).equals(d.result)) throw new Error("the Worker answers differently after the abandoned requests");
+    return { idle, oneStep, largestOneShot: largest, largestResumableStep: resumable, abandoned };
   } finally {
     await w.close();
   }
@@ -180,6 +211,7 @@ const MB = (x) => round(x / 2 ** 20);
 others.nodeLargestOneShot = { heapTotalMB: MB(mb1.heapTotal), heapUsedMB: MB(mb1.heapUsed), externalMB: MB(mb1.external), rssBeforeMB: MB(mb0.rss), rssAfterMB: MB(mb1.rss) };
 rmSync(dir, { recursive: true, force: true });
 
+const iso = await isolateMemoryMB();
 const result = {
   date: new Date().toISOString(),
   machine: `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${process.platform} ${process.arch}, Node ${process.version}`,
@@ -191,10 +223,26 @@ const result = {
     firstRequestMs: round(median(workerd.firstMs), 0),
     coldToFirstDenoiserMs: round(median(workerd.coldMs), 0),
     warmOneStepRequestMs: round(median(workerd.warmOneStepMs), 1),
-    memory: mem && { emptyWorkerRssMB: await emptyWorkerRss(), ...mem, wasmMemory: await wasmMemory() },
+    memory: mem && {
+      emptyWorkerRssMB: await emptyWorkerRss(),
+      ...mem,
+      wasmMemory: { afterOneStepMB: iso.oneStep.afterNoGc.wasmMB, afterLargestOneShotMB: iso.largestOneShot.afterNoGc.wasmMB, afterResumableMB: iso.largestResumableStep.afterNoGc.wasmMB },
+    },
+    isolateMemory: iso,
   },
   ...others,
 };
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 writeFileSync(join(ROOT, "bench/results/workerd.json"), `${JSON.stringify(result, null, 2)}\n`);
 console.log(JSON.stringify(result, null, 2));
+const line = (name, m) => console.log(`${name.padEnd(44)} ${String(m.totalMB).padStart(6)} MB  (JS heap ${m.jsHeapCommittedMB} committed / ${m.jsHeapUsedMB} used, ArrayBuffers ${m.arrayBuffersMB}, wasm ${m.wasmMB})`);
+console.log("\nisolate memory of the example Worker in workerd (Cloudflare's limit: 128 MB):");
+line("idle (after GC)", iso.idle.afterGc);
+line("after the 1-step request", iso.oneStep.afterNoGc);
+line("largest one-shot: peak during (pool exits)", iso.largestOneShot.peakDuring);
+line("largest one-shot: peak during (dense)", iso.largestOneShot.peakDuringDense);
+line("largest one-shot: right after, no GC", iso.largestOneShot.afterNoGc);
+line("largest one-shot: after GC", iso.largestOneShot.afterGc);
+line("largest resumable step: peak during", iso.largestResumableStep.peakDuring);
+line("largest resumable step: right after, no GC", iso.largestResumableStep.afterNoGc);
+line(`after ${iso.abandoned.requests} abandoned requests + GC`, iso.abandoned.afterGc);
