@@ -147,6 +147,9 @@ export function generateSteps(model: LoadedModel, o: GenerateOptions, run: { max
     f32("from.x", from.x);
     if (from.x.length !== p.N * p.D) throw new ArgumentError("from.x", `must hold ${p.N} items of ${p.D} values, got ${from.x.length}`);
     if (!Array.isArray(from.carries) || from.carries.length !== p.chunks.length) throw new ArgumentError("from.carries", `must be an array of ${p.chunks.length} (one per chunk)`);
+    from.carries.forEach((c, k) => {
+      if (c === null || typeof c !== "object" || Array.isArray(c)) throw new ArgumentError(`from.carries[${k}]`, "must be the object a paused state carried (SamplerState.carry)");
+    });
   }
   const rng = new Rng(o.seed);
   const out = new Float32Array(p.N * p.D);

@@ -1,5 +1,7 @@
 // edge-diffusion: diffusion models in TypeScript with WASM SIMD kernels.
 export { ArgumentError } from "./validate.ts";
+/** The argument checkers the library uses (each throws ArgumentError naming the argument), for your own components. */
+export * as validate from "./validate.ts";
 export { Rng, philox4x32, type RngState } from "./rng.ts";
 export * from "./schedule/index.ts";
 export {

@@ -97,7 +97,11 @@ function threadCount(): number {
   return iso ? Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1)) : 1;
 }
 
+/** Loads started; only the newest may install its model (an older one that finishes late is closed). */
+let loads = 0;
+
 async function load(url: string, given?: ArrayBuffer): Promise<void> {
+  const mine = ++loads;
   await init();
   const previous = model;
   model = null;
@@ -121,6 +125,11 @@ async function load(url: string, given?: ArrayBuffer): Promise<void> {
     console.warn(`sampling on one thread: ${describe(err)}`);
     threads = 1;
     parallel = await parallelModelWith(bytes, spawnHelper, { threads: 1 });
+  }
+  if (mine !== loads) {
+    // a newer load started while this one was starting threads: it wins
+    await parallel.close();
+    return;
   }
   model = parallel;
   let parameters = 0;

@@ -10,6 +10,7 @@
 // Rules: only ops running without gradient use the pool (a graph keeps its buffers for backward);
 // whatever the scope returns must not alias pool buffers (copy results out before the scope ends).
 
+import { ArgumentError } from "../validate.ts";
 import { isGradEnabled } from "./tensor.ts";
 
 export class BufferPool {
@@ -17,6 +18,7 @@ export class BufferPool {
   private taken: Float32Array[] = [];
   private held = 0;
   private active = false;
+  private scale = { items: 1, full: 1 };
   /** Fill reused buffers with NaN (tests: an op that reads its output before writing it shows up). */
   readonly poison: boolean;
 
@@ -37,22 +39,27 @@ export class BufferPool {
   }
 
   take(n: number): Float32Array {
-    const list = this.free.get(n);
+    // a micro-batch of `items` < full: every output scales with the batch, so its buffer is a view of
+    // the full micro-batch's buffer of the same op, and tails add nothing to the pool
+    const { items, full } = this.scale;
+    const size = items !== full && n % items === 0 ? (n / items) * full : n;
+    const list = this.free.get(size);
     let a = list?.pop();
     if (a === undefined) {
-      a = new Float32Array(n);
-      this.held += n;
-    } else if (this.poison) {
-      a.fill(NaN);
+      a = new Float32Array(size);
+      this.held += size;
     }
     this.taken.push(a);
-    return a;
+    const view = size === n ? a : a.subarray(0, n);
+    if (this.poison) view.fill(NaN);
+    return view;
   }
 
   /** @internal */
-  enter(): Float32Array[] {
+  enter(items: number, full: number): Float32Array[] {
     if (this.active) throw new Error("BufferPool: nested use of the same pool");
     this.active = true;
+    this.scale = { items, full };
     const outer = this.taken;
     this.taken = [];
     return outer;
@@ -79,15 +86,24 @@ export function alloc(n: number): Float32Array {
 
 /**
  * Run fn with `pool` serving the ops' output arrays; every array it hands out goes back to the pool
- * when fn returns or throws. fn's result must not alias them. Pool arrays are not zeroed: every op
- * writes its whole output.
+ * when fn returns or throws. fn's result must not alias them, and fn must be synchronous. Pool arrays
+ * are not zeroed: every op writes its whole output. `batch` (items in this scope, and the full
+ * micro-batch they are part of) lets a short tail micro-batch reuse the full one's buffers.
  */
-export function withPool<T>(pool: BufferPool, fn: () => T): T {
+export function withPool<T>(pool: BufferPool, fn: () => T, batch: { items: number; full: number } = { items: 1, full: 1 }): T {
+  if (!(Number.isInteger(batch.items) && Number.isInteger(batch.full) && batch.items >= 1 && batch.items <= batch.full)) {
+    throw new ArgumentError("batch", `must have integers 1 <= items <= full, got ${JSON.stringify(batch)}`);
+  }
   const prev = current;
-  const outer = pool.enter();
+  const outer = pool.enter(batch.items, batch.full);
   current = pool;
   try {
-    return fn();
+    const r = fn();
+    // an async fn would return its buffers at its first await while still using them
+    if (r !== null && typeof r === "object" && typeof (r as { then?: unknown }).then === "function") {
+      throw new ArgumentError("fn", "must be synchronous: pool buffers go back when it returns");
+    }
+    return r;
   } finally {
     current = prev;
     pool.exit(outer);

@@ -107,7 +107,15 @@ async function sample(argv: string[], mode: SampleMode = "sample"): Promise<void
   const t0 = performance.now();
   await ensureKernels();
   const bytes = readFileBytes(modelPath);
-  const model = await parallelModel(bytes, a.threads === "auto" ? {} : { threads: a.threads });
+  let model: ParallelModel;
+  try {
+    model = await parallelModel(bytes, a.threads === "auto" ? {} : { threads: a.threads });
+  } catch (e) {
+    if (a.threads !== "auto" || e instanceof ArgumentError) throw e;
+    // auto: worker threads are an optimisation; without them, sample on this thread
+    console.error(`(worker threads did not start: ${(e as Error).message}; sampling on one thread)`);
+    model = await parallelModel(bytes, { threads: 1 });
+  }
   try {
     await sampleWith(model, a, mode, modelPath, out, t0);
   } finally {

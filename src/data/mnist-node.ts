@@ -10,8 +10,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { inRange } from "../validate.ts";
-import { DatasetError, type Dataset } from "./dataset.ts";
+import { DatasetError, validate, type Dataset } from "../index.ts"; // one DatasetError class with "edge-diffusion"
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -75,7 +74,7 @@ export function loadMnist(opts: MnistOptions = {}): Dataset {
   if (split !== "train" && split !== "test" && split !== "all") {
     throw new DatasetError("unknown_dataset", `unknown MNIST split ${JSON.stringify(split)}; use "train", "test" or "all"`);
   }
-  const testFraction = inRange("opts.testFraction", opts.testFraction ?? 0.1, 0, 1, "()");
+  const testFraction = validate.inRange("opts.testFraction", opts.testFraction ?? 0.1, 0, 1, "()");
   const raw = loadRaw();
   // per class: [first, end) of the digits in this split
   const ranges = raw.map((r) => {

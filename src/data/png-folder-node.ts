@@ -7,10 +7,9 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readFileBytes } from "../io/checkpoint-node.ts";
-import { int } from "../validate.ts";
-import { DatasetError, type Dataset } from "./dataset.ts";
-import { centerCrop, resize, toChannels } from "./image-ops.ts";
-import { DEFAULT_MAX_PIXELS, decodePngImage } from "./png-decode.ts";
+// errors and decoders through the index, so thrown classes are the ones "edge-diffusion" exports
+import { centerCrop, DatasetError, decodePngImage, resize, toChannels, validate, type Dataset } from "../index.ts";
+import { DEFAULT_MAX_PIXELS } from "./png-decode.ts";
 
 export interface PngFolderOptions {
   /** Model image size: a side length or [height, width]. */
@@ -29,8 +28,8 @@ export interface PngFolderOptions {
 
 export function loadPngFolder(dir: string, opts: PngFolderOptions): Dataset {
   const [h, w] = typeof opts.size === "number" ? [opts.size, opts.size] : opts.size;
-  int("opts.size (height)", h, 1, 4096);
-  int("opts.size (width)", w, 1, 4096);
+  validate.int("opts.size (height)", h, 1, 4096);
+  validate.int("opts.size (width)", w, 1, 4096);
   const channels = opts.channels;
   if (channels !== 1 && channels !== 3) throw new DatasetError("bad_shape", `channels must be 1 or 3, got ${String(channels)}`);
   const maxFiles = opts.maxFiles ?? 100_000;

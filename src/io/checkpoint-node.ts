@@ -4,8 +4,9 @@
 
 import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync, fstatSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { ArgumentError } from "../validate.ts";
-import { type Checkpoint, type PackOptions, packCheckpoint, type UnpackOptions, unpackCheckpoint } from "./checkpoint.ts";
+// The library through its index (kept external in dist/node.js): the errors thrown here are the
+// classes users import from "edge-diffusion", so instanceof works across the two entry points.
+import { ArgumentError, type Checkpoint, type PackOptions, packCheckpoint, type UnpackOptions, unpackCheckpoint } from "../index.ts";
 
 let counter = 0;
 

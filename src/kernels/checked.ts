@@ -21,6 +21,9 @@ export function checked(impl: RawKernels): Kernels {
     get backend() {
       return impl.backend;
     },
+    get winograd() {
+      return impl.winograd;
+    },
     get bitReproducible() {
       return impl.bitReproducible;
     },

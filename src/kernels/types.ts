@@ -55,6 +55,12 @@ export interface Kernels {
    * the hardware does, so its last bits may differ between machines.
    */
   readonly bitReproducible: boolean;
+  /**
+   * True when 3x3 stride-1 convolutions run as Winograd F(2x2, 3x3) (the WASM default; the TS backend
+   * runs them directly). Results differ from direct convolution in the last bits, so threads that must
+   * agree bit for bit use the same setting.
+   */
+  readonly winograd: boolean;
 
   // ---- memory ----
   /** A zero-filled block of `length` floats. May grow WASM memory: views taken earlier detach. */

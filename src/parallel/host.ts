@@ -8,7 +8,8 @@ import { kernels } from "../autograd/backend.ts";
 import type { LoadedModel } from "../model.ts";
 import { loadModel } from "../model.ts";
 import { ArgumentError } from "../validate.ts";
-import { BATCH, DONE, ERROR, GEN, HAS_LABELS, type Layout, MAX_THREADS, PROGRESS, readError, runShare, sharedBytes, STOP, views } from "./shared.ts";
+import { checkLabels, type InferenceOptions } from "../train/trainer.ts";
+import { BATCH, DONE, ERROR, ERROR_LEN, GEN, HAS_LABELS, type Layout, MAX_THREADS, PROGRESS, readError, runShare, sharedBytes, STOP, views } from "./shared.ts";
 
 /** What a worker needs to start serving: structured-cloneable (postMessage, workerData). */
 export interface WorkerInit {
@@ -19,6 +20,8 @@ export interface WorkerInit {
   /** The model file's bytes. */
   model: Uint8Array;
   backend: "wasm" | "wasm-relaxed" | "ts";
+  /** Winograd 3x3 convolutions on or off, as on the calling thread (it changes the last bits). */
+  winograd: boolean;
 }
 
 /** A started worker (resolved once it is ready to serve jobs). */
@@ -67,11 +70,11 @@ export async function parallelModelWith(bytes: Uint8Array, spawn: Spawn, opts: P
   const D = base.itemShape.reduce((a, b) => a * b, 1);
   if (threads === 1) return { ...base, threads: 1, close: async () => {} };
 
-  const backend = kernels().backend;
+  const { backend, winograd } = kernels();
   const layout: Layout = { maxBatch, itemSize: D, threads, microBatch };
   const buffer = new SharedArrayBuffer(sharedBytes(layout));
   const v = views(buffer, layout);
-  const pending = Array.from({ length: threads - 1 }, (_, i) => spawn({ buffer, layout, index: i + 1, model: bytes, backend }));
+  const pending = Array.from({ length: threads - 1 }, (_, i) => spawn({ buffer, layout, index: i + 1, model: bytes, backend, winograd }));
   const settled = await Promise.allSettled(pending);
   const started = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const failed = settled.find((r) => r.status === "rejected");
@@ -105,9 +108,8 @@ export async function parallelModelWith(bytes: Uint8Array, spawn: Spawn, opts: P
     }
   }
 
-  const denoiser = ((labels?: Int32Array, o?: { microBatch?: number }) => {
-    const micro = o?.microBatch ?? microBatch;
-    const local = base.denoiser(labels, { microBatch: micro });
+  const denoiser = ((labels?: Int32Array, o?: InferenceOptions) => {
+    const local = base.denoiser(labels, { microBatch, ...o });
     const share = base.denoiser(undefined, { microBatch });
     return (x: Float32Array, sigma: Float64Array, batch: number, callLabels?: Int32Array) => {
       if (state !== "open") throw new Error(`parallel denoiser: the model is ${state}`);
@@ -116,6 +118,8 @@ export async function parallelModelWith(bytes: Uint8Array, spawn: Spawn, opts: P
       if (sigma.length !== batch) throw new ArgumentError("sigma", `must have one value per batch item (${batch}), got ${sigma.length}`);
       const lab = callLabels ?? labels;
       if (lab && lab.length !== batch) throw new ArgumentError("labels", `must have one label per batch item (${batch}), got ${lab.length}`);
+      // checked here, so an error names the item's index and no thread starts on a bad job
+      if (lab && base.numClasses > 0) checkLabels(lab, base.numClasses);
       const out = new Float32Array(batch * D);
       for (let s = 0; s < batch; s += maxBatch) {
         const n = Math.min(maxBatch, batch - s);
@@ -125,6 +129,8 @@ export async function parallelModelWith(bytes: Uint8Array, spawn: Spawn, opts: P
         Atomics.store(v.ctrl, BATCH, n);
         Atomics.store(v.ctrl, HAS_LABELS, lab ? 1 : 0);
         Atomics.store(v.ctrl, DONE, 0);
+        Atomics.store(v.ctrl, ERROR, 0); // a failure belongs to the job it happened in
+        Atomics.store(v.ctrl, ERROR_LEN, 0);
         Atomics.add(v.ctrl, GEN, 1);
         Atomics.notify(v.ctrl, GEN);
         let own: unknown = null;
@@ -135,11 +141,7 @@ export async function parallelModelWith(bytes: Uint8Array, spawn: Spawn, opts: P
         }
         waitWorkers(); // even after our own failure: the next job must not overlap this one
         if (own) throw own;
-        if (Atomics.load(v.ctrl, ERROR) === 1) {
-          const m = readError(v);
-          Atomics.store(v.ctrl, ERROR, 0);
-          throw new Error(`parallel denoiser: ${m}`);
-        }
+        if (Atomics.load(v.ctrl, ERROR) === 1) throw new Error(`parallel denoiser: ${readError(v)}`);
         out.set(v.out.subarray(0, n * D), s * D);
       }
       return out;

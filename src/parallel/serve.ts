@@ -12,8 +12,10 @@ export async function serveParallelJobs(init: WorkerInit, post: (message: { read
   const v = views(init.buffer, init.layout);
   let denoise;
   try {
-    const k = await initKernels(init.backend === "ts" ? { backend: "ts" } : { backend: "wasm", relaxed: init.backend === "wasm-relaxed" });
-    if (k.backend !== init.backend) throw new Error(`kernels ${k.backend} here, ${init.backend} on the calling thread`);
+    const k = await initKernels(init.backend === "ts" ? { backend: "ts" } : { backend: "wasm", relaxed: init.backend === "wasm-relaxed", winograd: init.winograd });
+    if (k.backend !== init.backend || k.winograd !== init.winograd) {
+      throw new Error(`kernels ${k.backend} (winograd ${k.winograd}) here, ${init.backend} (winograd ${init.winograd}) on the calling thread`);
+    }
     useKernels(k);
     denoise = loadModel(init.model).denoiser(undefined, { microBatch: init.layout.microBatch });
   } catch (e) {

@@ -118,6 +118,14 @@ export function train(o: TrainOptions): TrainResult {
   return { adam, ema, step: o.steps, losses, aborted: false };
 }
 
+/** Labels a conditional network accepts: a class 0..K-1, or -1 / K for "no label". Names the item. */
+export function checkLabels(labels: ArrayLike<number>, K: number): void {
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    if (!(Number.isInteger(l) && l >= -1 && l <= K)) throw new ArgumentError(`labels[${i}]`, `must be a class 0..${K - 1}, or -1 or ${K} for no label, got ${l}`);
+  }
+}
+
 /** How networkDenoiser runs the network: memory against speed. */
 export interface InferenceOptions {
   /**
@@ -158,6 +166,7 @@ export function networkDenoiser(
       if (sigma.length !== batch) throw new ArgumentError("sigma", `must have one value per batch item (${batch}), got ${sigma.length}`);
       const lab = callLabels ?? labels;
       if (lab && lab.length !== batch) throw new ArgumentError("labels", `must have one label per batch item (${batch}), got ${lab.length}`);
+      if (lab && K > 0) checkLabels(lab, K);
       const netLabels = lab && K > 0 ? Int32Array.from(lab, (l) => (l < 0 ? K : l)) : undefined;
       const out = new Float32Array(x.length);
       // sigma = 0 is the data itself: D(x; 0) = x
@@ -172,7 +181,7 @@ export function networkDenoiser(
             const s = sigma[b0 + b];
             for (let i = b * D, o = (b0 + b) * D; i < (b + 1) * D; i++, o++) out[o] = s === 0 ? xs[i] : cSkip * xs[i] + cOut * F.data[i];
           }
-        });
+        }, { items: n, full: micro });
       }
       return out;
     });

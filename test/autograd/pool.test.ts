@@ -49,7 +49,7 @@ describe("inference pool: memory", () => {
     useKernels(createTsKernels());
     const net = new UNet(tinyUNet).initialize(1);
     const sizes: number[] = [];
-    for (const batch of [4, 16, 40]) {
+    for (const batch of [4, 16, 40, 7, 2]) {
       const pool = new BufferPool();
       const d = networkDenoiser(net, precond, [1, 8, 8], undefined, { microBatch: 4, pool });
       const x = new Rng(batch).randn(batch, 64);
@@ -62,12 +62,41 @@ describe("inference pool: memory", () => {
       sizes.push(pool.bytes);
     }
     expect(sizes[0]).toBeGreaterThan(0);
-    expect(sizes[1]).toBe(sizes[0]);
-    expect(sizes[2]).toBe(sizes[0]);
+    // full micro-batches, and tails of 3 and 2 items (they use views of the full micro-batch's buffers)
+    for (const s of sizes) expect(s).toBe(sizes[0]);
     // and without micro-batching the footprint grows with the batch (so the bound above is the pool's doing)
     const big = new BufferPool();
     networkDenoiser(net, precond, [1, 8, 8], undefined, { microBatch: 40, pool: big })(new Rng(0).randn(40, 64), new Float64Array(40).fill(1), 40);
     expect(big.bytes).toBeGreaterThan(5 * sizes[0]);
+  });
+
+  it("one model's pool serves every batch size without growing: tails reuse the full micro-batch's buffers", () => {
+    useKernels(createTsKernels());
+    const net = new UNet(tinyUNet).initialize(1);
+    const pool = new BufferPool();
+    const sizes = [];
+    for (const batch of [4, 3, 2, 1, 5, 7, 8]) {
+      networkDenoiser(net, precond, [1, 8, 8], undefined, { microBatch: 4, pool })(new Rng(batch).randn(batch, 64), new Float64Array(batch).fill(1), batch);
+      sizes.push(pool.bytes);
+    }
+    for (const s of sizes) expect(s).toBe(sizes[0]);
+  });
+
+  it("a denoiser's result is its own: later calls over the same pool leave it unchanged", () => {
+    useKernels(createTsKernels());
+    const net = new UNet(tinyUNet).initialize(2);
+    for (const [, p] of net.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.01 * Math.cos(i);
+    const d = networkDenoiser(net, precond, [1, 8, 8], undefined, { microBatch: 2, pool: new BufferPool({ poison: true }) });
+    const first = d(new Rng(1).randn(3, 64), new Float64Array(3).fill(0.7), 3);
+    const copy = first.slice();
+    d(new Rng(2).randn(3, 64), new Float64Array(3).fill(2), 3);
+    expect(sameBits(first, copy)).toBe(true);
+  });
+
+  it("withPool refuses an async function (its buffers would go back at the first await)", () => {
+    const pool = new BufferPool();
+    expect(() => withPool(pool, async () => 1)).toThrow(/synchronous/);
+    expect(() => withPool(pool, () => 1, { items: 3, full: 2 })).toThrow(/batch/);
   });
 
   it("buffers go back to the pool when the scope throws; a pool cannot be entered twice at once", () => {

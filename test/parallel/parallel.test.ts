@@ -72,13 +72,32 @@ describe("parallel denoiser", () => {
     const B = 4;
     const x = new Rng(1).randn(B, 64);
     const s = new Float64Array(B).fill(1);
-    // item 1 runs on the worker (micro-batches alternate between threads): its label is out of range
-    expect(() => d(x, s, B, Int32Array.of(0, 7, 1, 2))).toThrow(/worker 1: .*labels/);
-    // and on the calling thread (item 0)
-    expect(() => d(x, s, B, Int32Array.of(9, 0, 1, 2))).toThrow(/labels/);
+    // bad labels are refused before any thread starts, naming the item
+    expect(() => d(x, s, B, Int32Array.of(0, 7, 1, 2))).toThrow(/labels\[1\]/);
+    expect(() => d(x, s, B, Int32Array.of(0, 1, 2, -2))).toThrow(/labels\[3\]/);
+    // a failure inside a worker (item 1 runs there: micro-batches alternate between threads) reaches
+    // the caller naming the worker; a non-finite sigma fails in the network, not in the checks above
+    const sBad = Float64Array.of(1, Number.NaN, 1, 1);
+    expect(() => d(x, sBad, B)).toThrow(/worker 1: /);
+    // ... and when both threads fail in one job, the next, valid call is not blamed for it
+    expect(() => d(x, Float64Array.of(Number.NaN, Number.NaN, 1, 1), B)).toThrow();
     const ok = d(x, s, B, Int32Array.of(0, 1, 2, 0));
     expect(Buffer.from(ok.buffer).equals(Buffer.from(loadModel(bytes).denoiser()(x, s, B, Int32Array.of(0, 1, 2, 0)).buffer))).toBe(true);
     expect(() => d(x.subarray(1), s, B)).toThrow(ArgumentError);
+  });
+
+  it("law: with Winograd convolutions off on the calling thread, the workers turn them off too (same bytes)", async () => {
+    useKernels(await initKernels({ winograd: false }));
+    try {
+      const m = await par(2, { microBatch: 1 });
+      const x = new Rng(8).randn(6, 64);
+      const s = new Float64Array(6).fill(0.9);
+      const a = m.denoiser()(x, s, 6, Int32Array.of(0, 1, 2, 0, 1, 2));
+      const b = loadModel(bytes).denoiser()(x, s, 6, Int32Array.of(0, 1, 2, 0, 1, 2));
+      expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    } finally {
+      useKernels(await initKernels());
+    }
   });
 
   it("bad options name the option; a closed model refuses to sample", async () => {

@@ -64,6 +64,8 @@ describe("generateSteps", () => {
     bad({ ...s, step: 4 }, "from.step");
     bad({ ...s, x: s.x.subarray(1) }, "from.x");
     bad({ ...s, carries: [s.carries[0]] }, "from.carries");
+    bad({ ...s, carries: [s.carries[0], null as never] }, "from.carries[1]");
+    bad({ ...s, carries: ["zz" as never, s.carries[1]] }, "from.carries[0]");
     expect(() => generateSteps(model, o, { maxSteps: 0 })).toThrow(/maxSteps/);
     expect(() => generateSteps(model, { ...o, init: { image: new Float32Array(64), strength: 0.5 } }, { maxSteps: 1 })).toThrow(/init/);
   });

@@ -21,6 +21,7 @@ export function createTsKernels(): Kernels {
   return checked({
     backend: "ts",
     bitReproducible: true,
+    winograd: false,
     alloc(length: number): Buf {
       const b = new TsBuf(new Float32Array(length));
       live.push(b);

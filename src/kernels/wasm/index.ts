@@ -196,6 +196,7 @@ export function createWasmKernels(exports: WebAssembly.Exports, backend: Backend
   return checked({
     backend,
     bitReproducible: backend !== "wasm-relaxed",
+    winograd,
     alloc(length: number): Buf {
       const p = bump(length * 4, true);
       new Uint8Array(mem.buffer, p, length * 4).fill(0);
