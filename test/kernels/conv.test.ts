@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { conv2dOutSize, createWasmKernels, usesWinograd, type Conv2dShape, type Kernels } from "../../src/kernels/index.ts";
 import { conv as convDims } from "../../src/kernels/check.ts";
 import { abs, expectClose, rand64, randn, tsKernels as ts, U, wasmKernels } from "./helpers.ts";
+import { fdGrad } from "../support/finite-difference.ts";
 
 let wasm: Kernels;
 let direct: Kernels; // the same kernels with Winograd off
@@ -170,22 +171,6 @@ function conv64(x: Float64Array, w: Float64Array, s: Conv2dShape): Float64Array 
           y[((n * Co + co) * Ho + oy) * Wo + ox] = sum;
         }
   return y;
-}
-
-/** Central differences of L = Σ f(v)·g with respect to every element of v. */
-function fdGrad(v: Float64Array, f: (v: Float64Array) => Float64Array, g: Float64Array, h: number): Float64Array {
-  const out = new Float64Array(v.length);
-  const L = (vv: Float64Array) => f(vv).reduce((s, y, i) => s + y * g[i], 0);
-  for (let i = 0; i < v.length; i++) {
-    const keep = v[i];
-    v[i] = keep + h;
-    const up = L(v);
-    v[i] = keep - h;
-    const dn = L(v);
-    v[i] = keep;
-    out[i] = (up - dn) / (2 * h);
-  }
-  return out;
 }
 
 describe("conv2d backward vs float64 finite differences", () => {

@@ -11,6 +11,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/index.ts";
 import { expectClose, rand64, randn, tsKernels as ts, U, wasmKernels } from "./helpers.ts";
+import { fdGrad } from "../support/finite-difference.ts";
 
 let wasm: Kernels;
 beforeAll(async () => {
@@ -183,22 +184,6 @@ describe("GroupNorm: wasm vs reference", () => {
 });
 
 // ---- backward kernels vs float64 finite differences ----
-
-/** Central differences of L = Σ f(v)·g with respect to every element of v. */
-function fdGrad(v: Float64Array, f: (v: Float64Array) => Float64Array, g: Float64Array, h = 1e-6): Float64Array {
-  const out = new Float64Array(v.length);
-  const L = (vv: Float64Array) => f(vv).reduce((s, y, i) => s + y * g[i], 0);
-  for (let i = 0; i < v.length; i++) {
-    const keep = v[i];
-    v[i] = keep + h;
-    const up = L(v);
-    v[i] = keep - h;
-    const dn = L(v);
-    v[i] = keep;
-    out[i] = (up - dn) / (2 * h);
-  }
-  return out;
-}
 
 function groupNorm64(x: Float64Array, gamma: Float64Array, beta: Float64Array, N: number, C: number, HW: number, G: number, eps: number): Float64Array {
   const y = new Float64Array(x.length);

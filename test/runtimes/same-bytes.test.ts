@@ -2,7 +2,7 @@
 // noise, schedule values, sigma sequences, deterministic math, a forward-process batch and a PNG; each
 // runtime computes it from the built bundle (dist/index.js) and every hash must equal Node's.
 import { beforeAll, describe, expect, it } from "vitest";
-import { bun, deno, node, serveRoot, withChromium, workerdFetch } from "./support.ts";
+import { bun, chromiumPageResult, deno, node, serveRoot, workerdFetch } from "./support.ts";
 
 type Fingerprint = Record<string, string>;
 let reference: Fingerprint;
@@ -37,13 +37,7 @@ describe("the same seed gives the same bytes in every runtime", () => {
   it("Chromium equals Node", async () => {
     const srv = await serveRoot();
     try {
-      const got = await withChromium(async (page) => {
-        await page.goto(`${srv.url}/test/runtimes/page.html`);
-        await page.waitForFunction(() => (window as any).__result || (window as any).__error, null, { timeout: 60_000 });
-        const err = await page.evaluate(() => (window as any).__error);
-        if (err) throw new Error(err);
-        return page.evaluate(() => (window as any).__result);
-      });
+      const got = await chromiumPageResult(`${srv.url}/test/runtimes/page.html`);
       expect(got).toEqual(reference);
     } finally {
       await srv.close();

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decode } from "fast-png";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bun, deno, node, ROOT, serveRoot, withChromium } from "./support.ts";
+import { bun, deno, node, ROOT, serveRoot, chromiumPageResult } from "./support.ts";
 import { testModel } from "./worker-harness.ts";
 
 const BIN = join(ROOT, "node_modules/.bin");
@@ -72,13 +72,7 @@ describe("sampling with the shipped model in Node, Deno and Bun", () => {
   it("Chromium (no GPU) gets the same bytes, loading the model over HTTP", async () => {
     const srv = await serveRoot();
     try {
-      const got = await withChromium(async (page) => {
-        await page.goto(`${srv.url}/test/runtimes/sample-model.html`);
-        await page.waitForFunction(() => (window as any).__result || (window as any).__error, null, { timeout: 60_000 });
-        const err = await page.evaluate(() => (window as any).__error);
-        if (err) throw new Error(err);
-        return page.evaluate(() => (window as any).__result);
-      });
+      const got = await chromiumPageResult(`${srv.url}/test/runtimes/sample-model.html`);
       expect(got).toEqual(reference);
     } finally {
       await srv.close();

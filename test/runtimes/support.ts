@@ -94,3 +94,17 @@ export async function withChromium<T>(fn: (page: import("playwright-core").Page)
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Load `path` from a server (serveRoot) in Chromium and return what the page sets as window.__result;
+ * a page that sets window.__error fails with its message.
+ */
+export async function chromiumPageResult(url: string): Promise<unknown> {
+  return withChromium(async (page) => {
+    await page.goto(url);
+    await page.waitForFunction(() => (window as any).__result || (window as any).__error, null, { timeout: 60_000 }); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const err = await page.evaluate(() => (window as any).__error); // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (err) throw new Error(err);
+    return page.evaluate(() => (window as any).__result); // eslint-disable-line @typescript-eslint/no-explicit-any
+  });
+}
