@@ -8,7 +8,7 @@ import { kernels } from "../autograd/backend.ts";
 import type { LoadedModel } from "../model.ts";
 import { loadModel } from "../model.ts";
 import { ArgumentError } from "../validate.ts";
-import { checkLabels, type InferenceOptions } from "../train/trainer.ts";
+import { checkDenoiserCall, type InferenceOptions } from "../train/trainer.ts";
 import { BATCH, DONE, ERROR, ERROR_LEN, GEN, HAS_LABELS, type Layout, MAX_THREADS, PROGRESS, readError, runShare, sharedBytes, STOP, views } from "./shared.ts";
 
 /** What a worker needs to start serving: structured-cloneable (postMessage, workerData). */
@@ -114,12 +114,8 @@ export async function parallelModelWith(bytes: Uint8Array, spawn: Spawn, opts: P
     return (x: Float32Array, sigma: Float64Array, batch: number, callLabels?: Int32Array) => {
       if (state !== "open") throw new Error(`parallel denoiser: the model is ${state}`);
       if (batch <= microBatch) return local(x, sigma, batch, callLabels);
-      if (x.length !== batch * D) throw new ArgumentError("x", `must hold batch (${batch}) items of [${base.itemShape.join(", ")}], got ${x.length} values`);
-      if (sigma.length !== batch) throw new ArgumentError("sigma", `must have one value per batch item (${batch}), got ${sigma.length}`);
-      const lab = callLabels ?? labels;
-      if (lab && lab.length !== batch) throw new ArgumentError("labels", `must have one label per batch item (${batch}), got ${lab.length}`);
       // checked here, so an error names the item's index and no thread starts on a bad job
-      if (lab && base.numClasses > 0) checkLabels(lab, base.numClasses);
+      const lab = checkDenoiserCall(base.itemShape, base.numClasses, x, sigma, batch, callLabels ?? labels);
       const out = new Float32Array(batch * D);
       for (let s = 0; s < batch; s += maxBatch) {
         const n = Math.min(maxBatch, batch - s);

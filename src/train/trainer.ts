@@ -118,6 +118,26 @@ export function train(o: TrainOptions): TrainResult {
   return { adam, ema, step: o.steps, losses, aborted: false };
 }
 
+/**
+ * Check one denoiser call against the model: batch items of itemShape in x, one sigma and (if any) one
+ * label per item, labels in range for a K-class model. Returns the labels in effect.
+ */
+export function checkDenoiserCall(
+  itemShape: readonly number[],
+  K: number,
+  x: Float32Array,
+  sigma: Float64Array,
+  batch: number,
+  labels: Int32Array | undefined,
+): Int32Array | undefined {
+  const D = itemShape.reduce((a, b) => a * b, 1);
+  if (x.length !== batch * D) throw new ArgumentError("x", `must hold batch (${batch}) items of [${itemShape.join(", ")}], got ${x.length} values`);
+  if (sigma.length !== batch) throw new ArgumentError("sigma", `must have one value per batch item (${batch}), got ${sigma.length}`);
+  if (labels && labels.length !== batch) throw new ArgumentError("labels", `must have one label per batch item (${batch}), got ${labels.length}`);
+  if (labels && K > 0) checkLabels(labels, K);
+  return labels;
+}
+
 /** Labels a conditional network accepts: a class 0..K-1, or -1 / K for "no label". Names the item. */
 export function checkLabels(labels: ArrayLike<number>, K: number): void {
   for (let i = 0; i < labels.length; i++) {
@@ -162,11 +182,7 @@ export function networkDenoiser(
   const D = itemShape.reduce((a, b) => a * b, 1);
   return (x: Float32Array, sigma: Float64Array, batch: number, callLabels?: Int32Array) =>
     noGrad(() => {
-      if (x.length !== batch * D) throw new ArgumentError("x", `must hold batch (${batch}) items of [${itemShape.join(", ")}], got ${x.length} values`);
-      if (sigma.length !== batch) throw new ArgumentError("sigma", `must have one value per batch item (${batch}), got ${sigma.length}`);
-      const lab = callLabels ?? labels;
-      if (lab && lab.length !== batch) throw new ArgumentError("labels", `must have one label per batch item (${batch}), got ${lab.length}`);
-      if (lab && K > 0) checkLabels(lab, K);
+      const lab = checkDenoiserCall(itemShape, K, x, sigma, batch, callLabels ?? labels);
       const netLabels = lab && K > 0 ? Int32Array.from(lab, (l) => (l < 0 ? K : l)) : undefined;
       const out = new Float32Array(x.length);
       // sigma = 0 is the data itself: D(x; 0) = x
