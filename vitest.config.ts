@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // find (or unpack) the Chromium of the browser tests once, before the workers start
+    globalSetup: ["test/support/browser.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Two cores on CI: one worker per core.

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve } from "node:path";
+import { findChromium } from "../support/browser.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "node_modules/.bin");
@@ -74,15 +75,13 @@ export async function serveRoot(): Promise<{ url: string; close: () => Promise<v
   return { url: `http://127.0.0.1:${addr.port}`, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-export const CHROMIUM = "/usr/bin/chromium";
-
 /** Open `url` in headless Chromium and run `fn` with the page. */
-export async function withChromium<T>(fn: (page: import("playwright-core").Page) => Promise<T>): Promise<T> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does`);
+export async function withChromium<T>(fn: (page: import("playwright-core").Page) => Promise<T>, executablePath?: string): Promise<T> {
+  const exe = executablePath ?? (await findChromium());
   const { chromium } = await import("playwright-core");
   const dir = mkdtempSync(join(tmpdir(), "ed-chromium-"));
   const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM,
+    executablePath: exe,
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
@@ -99,12 +98,12 @@ export async function withChromium<T>(fn: (page: import("playwright-core").Page)
  * Load `path` from a server (serveRoot) in Chromium and return what the page sets as window.__result;
  * a page that sets window.__error fails with its message.
  */
-export async function chromiumPageResult(url: string): Promise<unknown> {
+export async function chromiumPageResult(url: string, executablePath?: string): Promise<unknown> {
   return withChromium(async (page) => {
     await page.goto(url);
     await page.waitForFunction(() => (window as any).__result || (window as any).__error, null, { timeout: 60_000 }); // eslint-disable-line @typescript-eslint/no-explicit-any
     const err = await page.evaluate(() => (window as any).__error); // eslint-disable-line @typescript-eslint/no-explicit-any
     if (err) throw new Error(err);
     return page.evaluate(() => (window as any).__result); // eslint-disable-line @typescript-eslint/no-explicit-any
-  });
+  }, executablePath);
 }
