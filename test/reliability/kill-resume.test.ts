@@ -1,4 +1,4 @@
-// Crash safety of training: SIGKILL the CLI at seeded random moments, including while it writes its
+// Crash safety of training: SIGKILL the CLI at seeded points of its observed progress, including while it writes its
 // checkpoint; after every kill the checkpoint on disk loads, and resuming until the end gives the same
 // model, bit for bit, as a run that was never interrupted (weights, Adam moments, EMA, RNG position).
 import { spawn, spawnSync } from "node:child_process";
@@ -10,17 +10,31 @@ import { unpackCheckpoint } from "../../src/io/checkpoint.ts";
 import { Rng } from "../../src/rng.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ed-kill-"));
-const STEPS = 120;
+const STEPS = 200;
 const args = (name: string) => ["dist/cli.js", "train", "--dataset", "moons", "--steps", String(STEPS), "--batch", "64", "--checkpoint-every", "4", "--seed", "11", "--out", join(dir, `${name}.safetensors`), "--resume"];
 
-function runUntilKilled(name: string, delayMs: number): Promise<void> {
+/**
+ * Run training and SIGKILL it once its progress lines ("training N/200 ...") show step >= `atStep`,
+ * `delayMs` after that line: the kill is tied to observed progress, not to a clock started at spawn, so
+ * it means the same on a busy machine (issue 14, point 17). Resolves with how the child ended.
+ */
+function runUntilKilled(name: string, atStep: number, delayMs: number): Promise<{ killed: boolean; seen: number }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, args(name), { stdio: "ignore" });
-    const t = setTimeout(() => p.kill("SIGKILL"), delayMs);
-    p.on("exit", () => {
-      clearTimeout(t);
-      resolve();
+    const p = spawn(process.execPath, args(name), { stdio: ["ignore", "ignore", "pipe"] });
+    let seen = -1;
+    let buf = "";
+    let armed = false;
+    p.stderr.setEncoding("utf8");
+    p.stderr.on("data", (chunk: string) => {
+      buf += chunk;
+      for (const m of buf.matchAll(/training (\d+)\/\d+/g)) seen = Math.max(seen, Number(m[1]));
+      buf = buf.slice(buf.lastIndexOf("\n") + 1);
+      if (seen >= atStep && !armed) {
+        armed = true;
+        setTimeout(() => p.kill("SIGKILL"), delayMs);
+      }
     });
+    p.on("exit", (_code, signal) => resolve({ killed: signal === "SIGKILL", seen }));
   });
 }
 
@@ -28,15 +42,19 @@ describe("training survives SIGKILL", () => {
   it("after each of 8 kills the last checkpoint loads, and resuming reproduces the uninterrupted run bit for bit", async () => {
     const straight = spawnSync(process.execPath, args("straight"), { encoding: "utf8" });
     expect(straight.status).toBe(0);
-    const u = new Rng(20261126).uniform(new Float64Array(8));
+    const u = new Rng(20261126).uniform(new Float64Array(16));
     let lastStep = -1;
     let kills = 0;
     for (let i = 0; i < 8; i++) {
-      // node starts in ~100 ms and the toy trains ~200 steps/s: delays 150..900 ms land before, during
-      // and after checkpoint writes
-      await runUntilKilled("killed", 150 + Math.floor(u[i] * 750));
+      // seeded, rising targets between steps 20 and 160, and 0-10 ms after the line that shows them: at a few
+      // hundred steps/s the kill lands anywhere in a step, checkpoint writes (every 4 steps) included, and
+      // always well before the last step
+      const target = 20 + i * 15 + Math.floor(u[i] * 15);
+      const r = await runUntilKilled("killed", target, Math.floor(u[8 + i] * 10));
+      expect(r.seen).toBeGreaterThanOrEqual(target);
+      expect(r.killed).toBe(true);
       const ck = join(dir, "killed.ckpt.safetensors");
-      if (!existsSync(ck)) continue; // killed before the first checkpoint
+      expect(existsSync(ck)).toBe(true); // progress past step 20 means checkpoints were written
       kills++;
       const c = unpackCheckpoint(new Uint8Array(readFileSync(ck)));
       const step = c.meta.step as number;
@@ -44,7 +62,7 @@ describe("training survives SIGKILL", () => {
       expect(step).toBeGreaterThanOrEqual(lastStep); // progress is never lost
       lastStep = step;
     }
-    expect(kills).toBeGreaterThan(3);
+    expect(kills).toBe(8);
     const fin = spawnSync(process.execPath, args("killed"), { encoding: "utf8" });
     expect(fin.stderr.slice(-300) + fin.status).toMatch(/0$/);
     const a = unpackCheckpoint(new Uint8Array(readFileSync(join(dir, "straight.ckpt.safetensors"))));
