@@ -19,7 +19,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { useKernels } from "../src/autograd/backend.ts";
 import { toyData } from "../src/data/toys.ts";
-import { loadMnist } from "../src/data/mnist-node.ts";
+import { loadMnist } from "../src/node/mnist.ts";
 import { generate } from "../src/generate.ts";
 import { initKernels } from "../src/kernels/index.ts";
 import { buildNetwork, buildPreconditioner, loadModel, saveModel, type LoadedModel } from "../src/model.ts";

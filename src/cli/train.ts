@@ -4,9 +4,10 @@ import { existsSync } from "node:fs";
 import type { Dataset } from "../data/dataset.ts";
 import { toyData, TOY_NAMES } from "../data/toys.ts";
 import { idxDataset, readIdx } from "../data/idx.ts";
-import { loadPngFolder } from "../data/png-folder-node.ts";
-import { loadCheckpointFile, readFileBytes, saveCheckpointFile, writeFileAtomic } from "../io/checkpoint-node.ts";
-import type { ParamMap } from "../io/checkpoint.ts";
+import { loadPngFolder } from "../node/png-folder.ts";
+import { loadCheckpointFile, readFileBytes } from "../node/files.ts";
+import { packCheckpoint, type ParamMap } from "../io/checkpoint.ts";
+import { writeOutput } from "./files.ts";
 import { buildNetwork, buildPreconditioner, paramMap, saveModel, type NetworkConfig, type PrecondSpec } from "../model.ts";
 import { DEFAULT_MLP } from "../nn/mlp.ts";
 import { MNIST_UNET } from "../nn/unet.ts";
@@ -44,7 +45,7 @@ const fromDataset = (ds: Dataset) => ({ data: { images: ds.images, shape: ds.sha
  */
 export async function loadNamedDataset(name: string, seed: number, imageSize = 28): Promise<{ data: TrainData; numClasses: number; image: boolean }> {
   if (name === "mnist") {
-    const mod = (await import("../data/mnist-node.ts")) as { loadMnist: (o?: { split?: "train" | "test" | "all" }) => Dataset };
+    const mod = (await import("../node/mnist.ts")) as { loadMnist: (o?: { split?: "train" | "test" | "all" }) => Dataset };
     return fromDataset(mod.loadMnist({ split: "train" }));
   }
   if (name.startsWith("idx:")) {
@@ -141,12 +142,15 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
   let aborted = false;
   const save = () => {
     const seconds = elapsedBefore + (performance.now() - t0) / 1000;
-    saveCheckpointFile(o.checkpoint, {
-      params: paramMap(net),
-      ema: paramMap(net, ema.shadow),
-      adam: { m: paramMap(net, adam.m), v: paramMap(net, adam.v) },
-      meta: { config, precond: precondSpec, info: { ...(o.info ?? {}), steps: adam.step, finalLoss: Number.isFinite(lastLoss) ? lastLoss : null, seconds }, train: hyper, step: adam.step, seconds },
-    });
+    writeOutput(
+      o.checkpoint,
+      packCheckpoint({
+        params: paramMap(net),
+        ema: paramMap(net, ema.shadow),
+        adam: { m: paramMap(net, adam.m), v: paramMap(net, adam.v) },
+        meta: { config, precond: precondSpec, info: { ...(o.info ?? {}), steps: adam.step, finalLoss: Number.isFinite(lastLoss) ? lastLoss : null, seconds }, train: hyper, step: adam.step, seconds },
+      }),
+    );
   };
   while (adam.step < steps && !aborted) {
     const target = Math.min(steps, (Math.floor(adam.step / every) + 1) * every);
@@ -171,7 +175,7 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
     save();
   }
   const seconds = elapsedBefore + (performance.now() - t0) / 1000;
-  writeFileAtomic(
+  writeOutput(
     o.out,
     saveModel(net as never, precondSpec, { values: ema.shadow, fp16: o.fp16, info: { ...(o.info ?? {}), steps: adam.step, finalLoss: Number.isFinite(lastLoss) ? lastLoss : null, seconds, image } }),
   );
