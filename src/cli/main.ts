@@ -1,14 +1,15 @@
 // The edge-diffusion command line. Thin: parses arguments, calls the library, reports progress.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { ArgumentError } from "../validate.ts";
 import { SafetensorsError } from "../io/safetensors.ts";
 import { runForward, SCHEDULE_NAMES } from "./forward.ts";
 import { parseForwardArgs, parseSampleArgs, parseTrainArgs, type SampleArgs, type SampleMode } from "./args.ts";
 import { decodePngImage } from "../data/png-decode.ts";
 import { toChannels } from "../data/image-ops.ts";
-import { readFileBytes } from "../io/checkpoint-node.ts";
+import { readFileBytes } from "../node/files.ts";
+import { writeOutput } from "./files.ts";
 import { progress } from "./progress.ts";
 import { runTrain } from "./train.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
@@ -16,7 +17,7 @@ import { DatasetError } from "../data/dataset.ts";
 import { NonFiniteLossError } from "../train/trainer.ts";
 import { ensureKernels, generate } from "../generate.ts";
 import type { ParallelModel } from "../parallel/host.ts";
-import { parallelModel } from "../parallel/node.ts";
+import { parallelModel } from "../node/parallel.ts";
 import { SAMPLER_NAMES } from "../samplers/index.ts";
 
 const HELP = `edge-diffusion — diffusion models on any CPU
@@ -137,7 +138,7 @@ async function sampleWith(model: ParallelModel, a: SampleArgs, mode: SampleMode,
   const bar = progress("sampling", a.steps);
   const r = generate(model, { ...a, label, init, inpaint, onStep: (s) => bar.update(s) });
   bar.stop();
-  writeAtomic(out, r.bytes);
+  writeOutput(out, r.bytes);
   console.log(`wrote ${out} (${r.shape.join("x")}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -204,14 +205,6 @@ async function trainCmd(argv: string[]): Promise<void> {
   }
 }
 
-function writeAtomic(path: string, bytes: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
-}
-
-
 function forward(argv: string[]): void {
   const a = parseForwardArgs(argv);
   if (a.help) {
@@ -221,7 +214,7 @@ function forward(argv: string[]): void {
   const out = resolve(a.out);
   const t0 = performance.now();
   const r = runForward(a, (line) => console.log(line));
-  writeAtomic(out, r.png);
+  writeOutput(out, r.png);
   console.log(`wrote ${out} (${r.rows.length} columns, ${r.schedule.name}) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 }
 

@@ -4,12 +4,12 @@ import { existsSync } from "node:fs";
 import type { Dataset } from "../data/dataset.ts";
 import { toyData, TOY_NAMES } from "../data/toys.ts";
 import { idxDataset, readIdx } from "../data/idx.ts";
-import { loadPngFolder } from "../data/png-folder-node.ts";
-import { loadCheckpointFile, readFileBytes, saveCheckpointFile, writeFileAtomic } from "../io/checkpoint-node.ts";
-import type { ParamMap } from "../io/checkpoint.ts";
-import { buildNetwork, buildPreconditioner, paramMap, saveModel, type NetworkConfig, type PrecondSpec } from "../model.ts";
-import { DEFAULT_MLP } from "../nn/mlp.ts";
-import { MNIST_UNET } from "../nn/unet.ts";
+import { loadPngFolder } from "../node/png-folder.ts";
+import { loadCheckpointFile, readFileBytes } from "../node/files.ts";
+import { packCheckpoint, type ParamMap } from "../io/checkpoint.ts";
+import { writeOutput } from "./files.ts";
+import { buildNetwork, buildPreconditioner, paramMap, saveModel } from "../model.ts";
+import { presetConfig, PRESET_NAMES, type PresetName } from "../presets.ts";
 import { Rng } from "../rng.ts";
 import { AdamW, EMA } from "../train/optim.ts";
 import type { LossConfig } from "../train/loss.ts";
@@ -18,7 +18,7 @@ import { ArgumentError, int, oneOf, positive } from "../validate.ts";
 
 export interface TrainCliOptions {
   dataset: string;
-  preset: "mnist" | "mnist-tiny" | "toy";
+  preset: PresetName;
   steps: number;
   batch: number;
   lr: number;
@@ -44,7 +44,7 @@ const fromDataset = (ds: Dataset) => ({ data: { images: ds.images, shape: ds.sha
  */
 export async function loadNamedDataset(name: string, seed: number, imageSize = 28): Promise<{ data: TrainData; numClasses: number; image: boolean }> {
   if (name === "mnist") {
-    const mod = (await import("../data/mnist-node.ts")) as { loadMnist: (o?: { split?: "train" | "test" | "all" }) => Dataset };
+    const mod = (await import("../node/mnist.ts")) as { loadMnist: (o?: { split?: "train" | "test" | "all" }) => Dataset };
     return fromDataset(mod.loadMnist({ split: "train" }));
   }
   if (name.startsWith("idx:")) {
@@ -68,18 +68,6 @@ export async function loadNamedDataset(name: string, seed: number, imageSize = 2
   throw new ArgumentError("--dataset", `must be "mnist", a 2-D toy (${TOY_NAMES.join(", ")}), idx:IMAGES[,LABELS] or folder:DIR, got ${JSON.stringify(name)}`);
 }
 
-/** Network and preconditioning for a preset; image presets take the data's channels and size. */
-export function presetConfig(preset: string, numClasses: number, image: { channels: number; size: number } = { channels: 1, size: 28 }): { config: NetworkConfig; precond: PrecondSpec } {
-  const p = oneOf("--preset", preset, ["mnist", "mnist-tiny", "toy"] as const);
-  if (p === "toy") return { config: { ...DEFAULT_MLP, numClasses }, precond: { parameterization: "edm", sigmaData: 1, sigmaMin: 0.002, sigmaMax: 40 } };
-  const channels = p === "mnist" ? [16, 32, 32] : [8, 16];
-  return {
-    config: { ...MNIST_UNET, inChannels: image.channels, size: image.size, channels, attentionLevels: [channels.length - 1], groups: Math.min(8, channels[0]), numClasses },
-    // MNIST in [-1, 1] has std ~0.6; EDM's sigma range is generous at the top for a data range of 2
-    precond: { parameterization: "edm", sigmaData: 0.6, sigmaMin: 0.002, sigmaMax: 80 },
-  };
-}
-
 export interface TrainCliResult {
   step: number;
   finalLoss: number;
@@ -98,6 +86,7 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
   int("--warmup", o.warmup, 0);
   int("--seed", o.seed, 0, Number.MAX_SAFE_INTEGER);
   const every = int("--checkpoint-every", o.checkpointEvery, 1);
+  oneOf("--preset", o.preset, PRESET_NAMES);
   const { data, numClasses, image } = await loadNamedDataset(o.dataset, o.seed);
   if (image !== (o.preset !== "toy")) {
     throw new ArgumentError("--preset", `${o.preset} does not fit dataset ${o.dataset} (${image ? "images: use mnist or mnist-tiny" : "2-D points: use toy"})`);
@@ -141,12 +130,15 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
   let aborted = false;
   const save = () => {
     const seconds = elapsedBefore + (performance.now() - t0) / 1000;
-    saveCheckpointFile(o.checkpoint, {
-      params: paramMap(net),
-      ema: paramMap(net, ema.shadow),
-      adam: { m: paramMap(net, adam.m), v: paramMap(net, adam.v) },
-      meta: { config, precond: precondSpec, info: { ...(o.info ?? {}), steps: adam.step, finalLoss: Number.isFinite(lastLoss) ? lastLoss : null, seconds }, train: hyper, step: adam.step, seconds },
-    });
+    writeOutput(
+      o.checkpoint,
+      packCheckpoint({
+        params: paramMap(net),
+        ema: paramMap(net, ema.shadow),
+        adam: { m: paramMap(net, adam.m), v: paramMap(net, adam.v) },
+        meta: { config, precond: precondSpec, info: { ...(o.info ?? {}), steps: adam.step, finalLoss: Number.isFinite(lastLoss) ? lastLoss : null, seconds }, train: hyper, step: adam.step, seconds },
+      }),
+    );
   };
   while (adam.step < steps && !aborted) {
     const target = Math.min(steps, (Math.floor(adam.step / every) + 1) * every);
@@ -171,7 +163,7 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
     save();
   }
   const seconds = elapsedBefore + (performance.now() - t0) / 1000;
-  writeFileAtomic(
+  writeOutput(
     o.out,
     saveModel(net as never, precondSpec, { values: ema.shadow, fp16: o.fp16, info: { ...(o.info ?? {}), steps: adam.step, finalLoss: Number.isFinite(lastLoss) ? lastLoss : null, seconds, image } }),
   );

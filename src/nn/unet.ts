@@ -27,11 +27,15 @@ export interface UNetConfig {
   numClasses: number;
 }
 
+/**
+ * The shipped model's network (models/mnist.safetensors, preset "mnist"): 28 -> 14 -> 7 with 16, 32, 32
+ * channels, attention at 7 x 7, conditioned on the 10 digits.
+ */
 export const MNIST_UNET: UNetConfig = {
   kind: "unet",
   inChannels: 1,
   size: 28,
-  channels: [32, 64, 64],
+  channels: [16, 32, 32],
   resBlocks: 1,
   attentionLevels: [2],
   groups: 8,

@@ -1,6 +1,6 @@
 // A LoadedModel whose denoiser splits each call's micro-batches over worker threads (shared memory and
 // Atomics), so the samplers above it stay plain synchronous functions. Runtime-neutral: how a worker
-// starts is the caller's `spawn` (worker_threads in Node: src/parallel/node.ts; Web Workers in a
+// starts is the caller's `spawn` (worker_threads in Node: src/node/parallel.ts; Web Workers in a
 // browser page that is crossOriginIsolated, or inside a worker: examples/demo). Same seed, same bytes:
 // an item's output does not depend on the batch it runs in nor on the thread (every worker runs the
 // same kernels backend on the same weights), so any thread count gives the bytes of one thread.

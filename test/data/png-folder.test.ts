@@ -1,4 +1,4 @@
-// PNG folders (src/data/png-folder-node.ts, png-decode.ts, image-ops.ts) on PNGs encoded here with
+// PNG folders (src/node/png-folder.ts, src/data/png-decode.ts, image-ops.ts) on PNGs encoded here with
 // fast-png: file-name order, channel conversion, crop and resize, scaling to [-1, 1], and bad files.
 // Pixel values are exact multiples of 1/255 (or 1/65535), so most comparisons allow only float32
 // rounding (1e-6); resampling tests use inputs whose exact answer is known.
@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { DatasetError } from "../../src/data/dataset.ts";
 import { centerCrop, resize, toChannels } from "../../src/data/image-ops.ts";
 import { decodePngImage } from "../../src/data/png-decode.ts";
-import { loadPngFolder } from "../../src/data/png-folder-node.ts";
+import { loadPngFolder } from "../../src/node/png-folder.ts";
 
 const root = mkdtempSync(join(tmpdir(), "edge-diffusion-png-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

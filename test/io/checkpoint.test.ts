@@ -1,4 +1,4 @@
-// Checkpoints (src/io/checkpoint.ts, checkpoint-node.ts): round trips of params/EMA/Adam/meta, the
+// Checkpoints (src/io/checkpoint.ts, src/node/files.ts): round trips of params/EMA/Adam/meta, the
 // validation on unpack, atomic writes, and a crash test: a child process writing checkpoints in a loop
 // is SIGKILLed at random moments, and the file on disk must always load.
 
@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Checkpoint, CheckpointError, packCheckpoint, type ParamMap, unpackCheckpoint } from "../../src/io/checkpoint.ts";
-import { loadCheckpointFile, readFileBytes, saveCheckpointFile, writeFileAtomic } from "../../src/io/checkpoint-node.ts";
+import { loadCheckpointFile, readFileBytes, saveCheckpointFile, writeFileAtomic } from "../../src/node/files.ts";
 import { SafetensorsError, writeSafetensors } from "../../src/io/safetensors.ts";
 import { Rng } from "../../src/rng.ts";
 import { ArgumentError } from "../../src/validate.ts";

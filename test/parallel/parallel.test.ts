@@ -9,7 +9,7 @@ import { initKernels } from "../../src/kernels/index.ts";
 import { loadModel, saveModel } from "../../src/model.ts";
 import { UNet, type UNetConfig } from "../../src/nn/unet.ts";
 import type { ParallelModel } from "../../src/parallel/host.ts";
-import { parallelModel } from "../../src/parallel/node.ts";
+import { parallelModel } from "../../src/node/parallel.ts";
 import { Rng } from "../../src/rng.ts";
 import { ArgumentError } from "../../src/validate.ts";
 

@@ -1,6 +1,6 @@
 // Child process for the crash test: writes checkpoints of growing size to argv[2] in a loop with
 // writeFileAtomic until killed. Checkpoint i holds params filled with i and meta {step: i}.
-import { saveCheckpointFile } from "../../../src/io/checkpoint-node.ts";
+import { saveCheckpointFile } from "../../../src/node/files.ts";
 
 const path = process.argv[2];
 for (let i = 0; ; i++) {

@@ -6,10 +6,10 @@
 
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { readFileBytes } from "../io/checkpoint-node.ts";
+import { readFileBytes } from "./files.ts";
 // errors and decoders through the index, so thrown classes are the ones "edge-diffusion" exports
 import { centerCrop, DatasetError, decodePngImage, resize, toChannels, validate, type Dataset } from "../index.ts";
-import { DEFAULT_MAX_PIXELS } from "./png-decode.ts";
+import { DEFAULT_MAX_PIXELS } from "../data/png-decode.ts";
 
 export interface PngFolderOptions {
   /** Model image size: a side length or [height, width]. */

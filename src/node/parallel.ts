@@ -1,6 +1,7 @@
 // Sampling on every core in Node: parallelModelWith (src/parallel/host.ts) over worker_threads running
-// dist/parallel-worker.js. Imports the library only through ../index.ts, which the Node bundle keeps
-// external, so that the calling thread's share runs on the kernels the user chose with useKernels.
+// dist/parallel-worker.js (built from ./parallel-worker.ts). Imports the library only through
+// ../index.ts, which the Node bundle keeps external, so that the calling thread's share runs on the
+// kernels the user chose with useKernels.
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -8,7 +9,7 @@ import { Worker } from "node:worker_threads";
 import { parallelModelWith, type ParallelModel, type ParallelOptions, type WorkerInit } from "../index.ts";
 
 function workerUrl(): URL {
-  // beside the bundle (dist/node.js, dist/cli.js), or dist/ seen from src/parallel/
+  // beside the bundle (dist/node.js, dist/cli.js), or dist/ seen from src/node/
   const candidates = [new URL("./parallel-worker.js", import.meta.url), new URL("../../dist/parallel-worker.js", import.meta.url)];
   const found = candidates.find((u) => existsSync(fileURLToPath(u)));
   if (!found) throw new Error(`parallelModel: parallel-worker.js not found (looked at ${candidates.map((u) => fileURLToPath(u)).join(", ")}); run npm run build`);

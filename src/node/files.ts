@@ -1,6 +1,7 @@
-// Node-only file helpers for checkpoints: an atomic write (a reader or a crash never sees a half-written
-// file: the bytes go to a temporary file in the same directory, are fsynced, and the file is renamed
-// over the target, then the directory is fsynced so the rename itself is durable) and a bounded read.
+// Node-only file helpers: an atomic write (a reader or a crash never sees a half-written file: the
+// bytes go to a temporary file in the same directory, are fsynced, and the file is renamed over the
+// target, then the directory is fsynced so the rename itself is durable), a bounded read, and
+// checkpoint files built on the two. The CLI writes every file through writeFileAtomic.
 
 import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync, fstatSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
