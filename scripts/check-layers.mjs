@@ -17,10 +17,9 @@ import { LAYERS, SELF_IMPORTS } from "./layers.mjs";
 const SOURCE = /\.(ts|mts|cts|tsx)$/;
 
 /**
- * @typedef {readonly (readonly [number, readonly string[]])[]} Layers
- * @typedef {{ from: string, to: string, fromRank: number, toRank: number }} Upward
- * @typedef {{ cycle: string[], members: string[] }} Cycle
- * @typedef {{ files: string[], upward: Upward[], cycles: Cycle[], entryCycles: Cycle[], unranked: string[], unresolved: { from: string, specifier: string }[] }} LayerReport
+ * @typedef {import("./check-layers.d.mts").Layers} Layers
+ * @typedef {import("./check-layers.d.mts").Cycle} Cycle
+ * @typedef {import("./check-layers.d.mts").LayerReport} LayerReport
  */
 
 /**
