@@ -12,8 +12,8 @@ import {
   startSampling,
   type SamplerState,
 } from "../../src/samplers/index.ts";
-import { ArgumentError } from "../../src/validate.ts";
-import { energyDistance } from "./stats.ts";
+import { expectArgumentError } from "../support/errors.ts";
+import { energyDistance } from "../support/stats.ts";
 
 const gm = GaussianMixture.example2d();
 
@@ -162,35 +162,25 @@ describe("Langevin dynamics reaches its target", () => {
 
 describe("bad arguments name the argument", () => {
   const x = new Float32Array(4);
-  const throwsArg = (f: () => unknown, arg: string) => {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(ArgumentError);
-      expect((e as ArgumentError).arg).toBe(arg);
-      return;
-    }
-    throw new Error(`expected an ArgumentError for ${arg}`);
-  };
   const euler = getSampler("euler");
   it("sigmas", () => {
-    throwsArg(() => euler(gm.denoiser, x, [1], { batch: 2 }), "sigmas");
-    throwsArg(() => euler(gm.denoiser, x, [1, 2, 0], { batch: 2 }), "sigmas");
-    throwsArg(() => euler(gm.denoiser, x, [2, 1], { batch: 2 }), "sigmas");
-    throwsArg(() => euler(gm.denoiser, x, [2, -1], { batch: 2 }), "sigmas[1]");
+    expectArgumentError(() => euler(gm.denoiser, x, [1], { batch: 2 }), "sigmas");
+    expectArgumentError(() => euler(gm.denoiser, x, [1, 2, 0], { batch: 2 }), "sigmas");
+    expectArgumentError(() => euler(gm.denoiser, x, [2, 1], { batch: 2 }), "sigmas");
+    expectArgumentError(() => euler(gm.denoiser, x, [2, -1], { batch: 2 }), "sigmas[1]");
   });
   it("unknown sampler names list the valid ones", () => {
-    throwsArg(() => getSampler("eular"), "sampler");
+    expectArgumentError(() => getSampler("eular"), "sampler");
     expect(() => getSampler("eular")).toThrow(/"euler", "heun"/);
   });
   it("options", () => {
-    throwsArg(() => euler(gm.denoiser, x, [1, 0], { batch: 3 }), "x");
-    throwsArg(() => getSampler("ddim")(gm.denoiser, x, [1, 0], { batch: 2, eta: 2 }), "eta");
-    throwsArg(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2 }), "rng");
-    throwsArg(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), variance: "large" }), "variance");
-    throwsArg(() => getSampler("pc")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), predictor: "ode" }), "predictor");
-    throwsArg(() => euler((() => new Float32Array(1)) as never, x, [1, 0], { batch: 2 }), "denoiser");
-    throwsArg(() => startSampling("euler", gm.denoiser, x, [1, 0], { batch: 2, maxSteps: 0 }), "maxSteps");
+    expectArgumentError(() => euler(gm.denoiser, x, [1, 0], { batch: 3 }), "x");
+    expectArgumentError(() => getSampler("ddim")(gm.denoiser, x, [1, 0], { batch: 2, eta: 2 }), "eta");
+    expectArgumentError(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2 }), "rng");
+    expectArgumentError(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), variance: "large" }), "variance");
+    expectArgumentError(() => getSampler("pc")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), predictor: "ode" }), "predictor");
+    expectArgumentError(() => euler((() => new Float32Array(1)) as never, x, [1, 0], { batch: 2 }), "denoiser");
+    expectArgumentError(() => startSampling("euler", gm.denoiser, x, [1, 0], { batch: 2, maxSteps: 0 }), "maxSteps");
   });
   it("a NaN mid-sampling stops with the step number", () => {
     let calls = 0;

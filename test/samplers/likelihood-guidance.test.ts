@@ -6,7 +6,7 @@ import { karrasSigmas } from "../../src/schedule/index.ts";
 import { augment, getSampler, img2img, img2imgSigmas, initialNoise, inpaint, logLikelihood } from "../../src/samplers/index.ts";
 import { GaussianMixture } from "../../src/testbed/mixture.ts";
 import { ArgumentError } from "../../src/validate.ts";
-import { componentStats, worstZ } from "./stats.ts";
+import { componentStats, worstZ } from "../support/stats.ts";
 
 describe("exact log-likelihood through the probability-flow ODE", () => {
   const g = new GaussianMixture({ weights: [1], means: [[0.5, -1]], covariances: [[[0.5, 0.2], [0.2, 0.3]]] });

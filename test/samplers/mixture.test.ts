@@ -6,7 +6,7 @@ import { Rng } from "../../src/rng.ts";
 import { karrasSigmas } from "../../src/schedule/index.ts";
 import { GaussianMixture } from "../../src/testbed/mixture.ts";
 import { getSampler, initialNoise, type SamplerFn } from "../../src/samplers/index.ts";
-import { energyDistance, worstZ } from "./stats.ts";
+import { energyDistance, worstZ } from "../support/stats.ts";
 
 const gm = GaussianMixture.example2d();
 const N = 2000;
