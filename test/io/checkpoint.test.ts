@@ -169,9 +169,13 @@ describe("checkpoint files (Node)", () => {
     const rng = new Rng(99).uniform(new Float64Array(6));
     const steps: number[] = [];
     for (const u of rng) {
-      const proc = spawn(process.execPath, ["--import", "tsx", child, p], { stdio: ["ignore", "pipe", "inherit"] });
+      // stderr is kept (not inherited) so nothing reaches the test output unless the writer fails to start
+      const proc = spawn(process.execPath, ["--import", "tsx", child, p], { stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      proc.stderr.on("data", (d) => (stderr += d));
       await new Promise<void>((resolve, reject) => {
         proc.once("error", reject);
+        proc.once("close", (code) => reject(new Error(`the writer exited (${code}) before its first checkpoint: ${stderr}`)));
         proc.stdout.once("data", () => resolve());
       });
       await new Promise((r) => setTimeout(r, 5 + 60 * u)); // kill after 5-65 ms of writing
