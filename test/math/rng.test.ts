@@ -94,7 +94,7 @@ describe("Rng: counter-based addressing", () => {
 
   it("normals are Box-Muller on Philox words: the counter layout [block, item lo, item hi, domain] reproduced with Math.log/Math.cos", () => {
     // Independent reconstruction from the documented layout and the Philox function (itself checked by
-    // the Random123 known-answer vectors in test/smoke.test.ts). Math.log/cos differ from detmath by a
+    // the Random123 known-answer vectors in test/math/philox.test.ts). Math.log/cos differ from detmath by a
     // few ulp, so agreement is to 1e-14 absolute (values are below 8.6 in magnitude).
     const w = new Uint32Array(4);
     fc.assert(
