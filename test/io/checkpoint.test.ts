@@ -14,6 +14,7 @@ import { loadCheckpointFile, readFileBytes, saveCheckpointFile, writeFileAtomic 
 import { SafetensorsError, writeSafetensors } from "../../src/io/safetensors.ts";
 import { Rng } from "../../src/rng.ts";
 import { ArgumentError } from "../../src/validate.ts";
+import { errorCodeOf } from "../support/errors.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "edge-diffusion-ckpt-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,15 +40,7 @@ function sample(seed = 1): Checkpoint {
   };
 }
 
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-    return "ok";
-  } catch (e) {
-    if (e instanceof CheckpointError || e instanceof SafetensorsError) return e.code;
-    throw e;
-  }
-};
+const codeOf = (f: () => unknown): string => errorCodeOf<string>(f, CheckpointError, SafetensorsError);
 
 describe("checkpoint pack/unpack", () => {
   it("round-trips params, EMA, Adam moments and meta exactly in F32", () => {

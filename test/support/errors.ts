@@ -1,5 +1,5 @@
-// The one check that a call fails the way the library's boundary promises (src/validate.ts): an
-// ArgumentError whose `arg` names the offending argument and whose message starts with that name.
+// How a call fails: an ArgumentError naming the offending argument, the way the library's boundary
+// promises (src/validate.ts), or a typed error with a code (hostile files, datasets, checkpoints).
 import { expect } from "vitest";
 import { ArgumentError } from "../../src/validate.ts";
 
@@ -25,4 +25,18 @@ export function expectArgumentError(call: () => unknown, arg: string, fragment?:
   expect(e.message.startsWith(`${arg}: `), `"${e.message}" starts with "${arg}: "`).toBe(true);
   if (fragment !== undefined) expect(e.message).toMatch(fragment);
   return e;
+}
+
+/**
+ * The `code` of the typed error that `call()` throws (an instance of one of `types`), or "ok" when it
+ * returns. Any other exception propagates and fails the test: hostile input must end in the typed error.
+ */
+export function errorCodeOf<C extends string>(call: () => unknown, ...types: Array<abstract new (...args: never[]) => { readonly code: C }>): C | "ok" {
+  try {
+    call();
+    return "ok";
+  } catch (e) {
+    for (const T of types) if (e instanceof T) return (e as { code: C }).code;
+    throw e;
+  }
 }
