@@ -32,7 +32,6 @@ const SOURCE = /\.(ts|mts|cts|tsx)$/;
 export function checkLayers(srcDir, { layers = LAYERS, selfImports = SELF_IMPORTS } = {}) {
   const root = resolve(srcDir);
   const entryOf = ranker(layers);
-  const rankOf = (path) => entryOf(path)?.rank;
   const name = (abs) => [basename(root), ...relative(root, abs).split(sep)].join("/");
   const inside = (abs) => abs === root || abs.startsWith(root + sep);
 
