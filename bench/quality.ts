@@ -29,7 +29,7 @@ import { getSampler, initialNoise } from "../src/samplers/index.ts";
 import { karrasSigmas } from "../src/schedule/sigmas.ts";
 import { train, type TrainData } from "../src/train/trainer.ts";
 import type { LossConfig } from "../src/train/loss.ts";
-import { energyDistance } from "../test/samplers/stats.ts";
+import { energyDistance } from "../test/support/stats.ts";
 import { argmax10, DigitClassifier, predictProba, trainClassifier } from "./lib/classifier.ts";
 import { environment, writeJson } from "./lib/env.ts";
 

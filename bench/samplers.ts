@@ -31,7 +31,7 @@ import { Rng } from "../src/rng.ts";
 import { getSampler, initialNoise } from "../src/samplers/index.ts";
 import { karrasSigmas } from "../src/schedule/index.ts";
 import { GaussianMixture } from "../src/testbed/mixture.ts";
-import { energyDistance } from "../test/samplers/stats.ts";
+import { energyDistance } from "../test/support/stats.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const N = 2000;
@@ -45,7 +45,7 @@ const TARGETS = [2, 1.2] as const;
 
 const gm = GaussianMixture.example2d();
 
-// ---- energy distance against a fixed reference (the V-statistic of test/samplers/stats.ts, with the
+// ---- energy distance against a fixed reference (the V-statistic of test/support/stats.ts, with the
 // reference's self-term cached and the sample's self-term over i < j; checked against stats.ts below)
 
 function meanCross(p: Float32Array, q: Float32Array): number {

@@ -1,7 +1,7 @@
 // Softmax cross-entropy against central finite differences (float64 difference quotients of the float32
 // loss), alone and behind a linear layer so the kernels backend is in the path; plus its value against
-// the textbook formula, stability for huge logits, and label checks. Tolerance as in gradcheck.test.ts:
-// |fd - analytic| <= 2e-3 (1 + |fd|) + 4 noise, noise = eps32 |L| / step.
+// the textbook formula, stability for huge logits, and label checks. Tolerance as in
+// test/support/gradcheck.ts: |fd - analytic| <= 2e-3 (1 + |fd|) + 4 noise, noise = eps32 |L| / step.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useKernels } from "../../src/autograd/backend.ts";
@@ -9,41 +9,11 @@ import { createTsKernels, initKernels } from "../../src/kernels/index.ts";
 import * as ops from "../../src/autograd/ops.ts";
 import { Tensor } from "../../src/autograd/tensor.ts";
 import { Rng } from "../../src/rng.ts";
-
-const H = 1e-2;
-
-function randTensor(rng: Rng, shape: number[], scale = 1): Tensor {
-  const d = rng.normal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
-  for (let i = 0; i < d.length; i++) d[i] *= scale;
-  return new Tensor(d, shape, { requiresGrad: true });
-}
+import { gradcheckScalar, randTensor } from "../support/gradcheck.ts";
 
 function randLabels(rng: Rng, n: number, k: number): Int32Array {
   const u = rng.uniform(new Float64Array(n));
   return Int32Array.from(u, (v) => Math.min(k - 1, Math.floor(v * k)));
-}
-
-/** Compare backward() of the scalar f() with finite differences for every coordinate of every input. */
-function gradcheckScalar(inputs: Tensor[], f: () => Tensor): void {
-  for (const t of inputs) t.grad = null;
-  f().backward();
-  inputs.forEach((t, ti) => {
-    const g = t.grad ?? new Float32Array(t.size);
-    for (let j = 0; j < t.size; j++) {
-      const x = t.data[j];
-      t.data[j] = x + H;
-      const lp = f().data[0];
-      t.data[j] = x - H;
-      const lm = f().data[0];
-      t.data[j] = x;
-      const step = Math.fround(x + H) - Math.fround(x - H);
-      const fd = (lp - lm) / step;
-      const noise = (6e-8 * (Math.abs(lp) + Math.abs(lm))) / step;
-      if (!(Math.abs(fd - g[j]) <= 2e-3 * (1 + Math.abs(fd)) + 4 * noise)) {
-        throw new Error(`input ${ti} coord ${j}: backward ${g[j]}, finite difference ${fd} (noise ${noise})`);
-      }
-    }
-  });
 }
 
 const opts = { numRuns: 12, seed: 20261126 };

@@ -1,12 +1,6 @@
-// Every differentiable op's backward against central finite differences. The scalar probed is
-// L = sum_i r_i y_i with fixed random r, accumulated in float64 from the op's float32 output, so
-// dL/dx_j from backward (g = r) must equal (L(x + h e_j) - L(x - h e_j)) / 2h.
-//
-// Tolerance: the forward is float32, so each L carries a rounding error of about
-// eps32 * sum_i |r_i y_i| (eps32 = 6e-8); divided by 2h this is the noise floor of the difference
-// quotient. Smooth nonlinear ops add a truncation error O(h^2 f'''); h = 1e-2 balances the two. The
-// check is |fd - analytic| <= 2e-3 * (1 + |fd|) + 4 * noise, which a wrong formula (a missing term, a
-// transposed index) exceeds by orders of magnitude.
+// Every differentiable op's backward against central finite differences of L = sum_i r_i y_i with fixed
+// random r (test/support/gradcheck.ts states the probe and its tolerance), on both kernel backends; and
+// the graph's bookkeeping.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useKernels } from "../../src/autograd/backend.ts";
@@ -14,55 +8,7 @@ import { createTsKernels, initKernels } from "../../src/kernels/index.ts";
 import * as ops from "../../src/autograd/ops.ts";
 import { Tensor } from "../../src/autograd/tensor.ts";
 import { Rng } from "../../src/rng.ts";
-
-const H = 1e-2;
-
-function randTensor(rng: Rng, shape: number[], scale = 1): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const d = new Float32Array(n);
-  rng.normal(d);
-  for (let i = 0; i < n; i++) d[i] *= scale;
-  return new Tensor(d, shape, { requiresGrad: true });
-}
-
-/** Check d(sum r*f(inputs))/d(input) for every input and every coordinate (or a sample of them). */
-function gradcheck(rng: Rng, inputs: Tensor[], f: () => Tensor, maxCoords = 60): void {
-  const y0 = f();
-  const r = new Float32Array(y0.size);
-  rng.stream("r").normal(r);
-  const L = () => {
-    const y = f().data;
-    let s = 0;
-    let mag = 0;
-    for (let i = 0; i < y.length; i++) {
-      s += r[i] * y[i];
-      mag += Math.abs(r[i] * y[i]);
-    }
-    return [s, mag];
-  };
-  for (const t of inputs) t.grad = null;
-  y0.backward(r);
-  inputs.forEach((t, ti) => {
-    const g = t.grad ?? new Float32Array(t.size);
-    const coords = t.size <= maxCoords ? [...Array(t.size).keys()] : [...Array(maxCoords)].map((_, i) => Math.floor((i * t.size) / maxCoords));
-    for (const j of coords) {
-      const x = t.data[j];
-      t.data[j] = x + H;
-      const [lp, mp] = L();
-      t.data[j] = x - H;
-      const [lm, mm] = L();
-      t.data[j] = x;
-      // the actual step in float32 may differ from H: divide by it
-      const step = Math.fround(x + H) - Math.fround(x - H);
-      const fd = (lp - lm) / step;
-      const noise = (6e-8 * (mp + mm)) / step;
-      const err = Math.abs(fd - g[j]);
-      if (!(err <= 2e-3 * (1 + Math.abs(fd)) + 4 * noise)) {
-        throw new Error(`input ${ti} coord ${j}: backward ${g[j]}, finite difference ${fd} (noise ${noise})`);
-      }
-    }
-  });
-}
+import { gradcheck, randTensor } from "../support/gradcheck.ts";
 
 const dim = fc.integer({ min: 1, max: 5 });
 const opts = { numRuns: 12, seed: 20261126 };

@@ -6,6 +6,7 @@ import { gzipSync } from "fflate";
 import { describe, expect, it } from "vitest";
 import { DatasetError } from "../../src/data/dataset.ts";
 import { gunzipBounded, idxDataset, readIdx } from "../../src/data/idx.ts";
+import { errorCodeOf } from "../support/errors.ts";
 
 const TYPE_CODE = { u8: 0x08, i8: 0x09, i16: 0x0b, i32: 0x0c, f32: 0x0d, f64: 0x0e } as const;
 const SIZE = { u8: 1, i8: 1, i16: 2, i32: 4, f32: 4, f64: 8 } as const;
@@ -31,15 +32,7 @@ function idx(type: keyof typeof TYPE_CODE, shape: number[], values: ArrayLike<nu
   return out;
 }
 
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-    return "ok";
-  } catch (e) {
-    if (e instanceof DatasetError) return e.code;
-    throw e;
-  }
-};
+const codeOf = (f: () => unknown) => errorCodeOf(f, DatasetError);
 
 describe("IDX reader", () => {
   it("reads every element type, big-endian, plain and gzipped (property)", () => {

@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { encode } from "fast-png";
 import { afterAll, describe, expect, it } from "vitest";
 import { DatasetError } from "../../src/data/dataset.ts";
+import { errorCodeOf } from "../support/errors.ts";
 import { centerCrop, resize, toChannels } from "../../src/data/image-ops.ts";
 import { decodePngImage } from "../../src/data/png-decode.ts";
 import { loadPngFolder } from "../../src/node/png-folder.ts";
@@ -98,15 +99,7 @@ describe("PNG folder", () => {
 
   it("hostile PNGs: truncation at every offset, huge declared sizes, random edits: DatasetError and nothing else", () => {
     const ok = png(5, 4, 3, new Uint8Array(60).map((_, i) => i * 4));
-    const codeOf = (b: Uint8Array) => {
-      try {
-        decodePngImage(b, "f.png");
-        return "ok";
-      } catch (e) {
-        if (e instanceof DatasetError) return e.code;
-        throw e;
-      }
-    };
+    const codeOf = (b: Uint8Array) => errorCodeOf(() => decodePngImage(b, "f.png"), DatasetError);
     for (let len = 0; len < ok.length; len++) expect(codeOf(ok.subarray(0, len)), `cut at ${len}`).not.toBe("ok");
     // IHDR claiming 65535 x 65535: refused from the header, before fast-png allocates 12 GB
     const huge = ok.slice();

@@ -14,6 +14,7 @@ import { loadCheckpointFile, readFileBytes, saveCheckpointFile, writeFileAtomic 
 import { SafetensorsError, writeSafetensors } from "../../src/io/safetensors.ts";
 import { Rng } from "../../src/rng.ts";
 import { ArgumentError } from "../../src/validate.ts";
+import { errorCodeOf } from "../support/errors.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "edge-diffusion-ckpt-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,15 +40,7 @@ function sample(seed = 1): Checkpoint {
   };
 }
 
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-    return "ok";
-  } catch (e) {
-    if (e instanceof CheckpointError || e instanceof SafetensorsError) return e.code;
-    throw e;
-  }
-};
+const codeOf = (f: () => unknown): string => errorCodeOf<string>(f, CheckpointError, SafetensorsError);
 
 describe("checkpoint pack/unpack", () => {
   it("round-trips params, EMA, Adam moments and meta exactly in F32", () => {
@@ -169,9 +162,13 @@ describe("checkpoint files (Node)", () => {
     const rng = new Rng(99).uniform(new Float64Array(6));
     const steps: number[] = [];
     for (const u of rng) {
-      const proc = spawn(process.execPath, ["--import", "tsx", child, p], { stdio: ["ignore", "pipe", "inherit"] });
+      // stderr is kept (not inherited) so nothing reaches the test output unless the writer fails to start
+      const proc = spawn(process.execPath, ["--import", "tsx", child, p], { stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      proc.stderr.on("data", (d) => (stderr += d));
       await new Promise<void>((resolve, reject) => {
         proc.once("error", reject);
+        proc.once("close", (code) => reject(new Error(`the writer exited (${code}) before its first checkpoint: ${stderr}`)));
         proc.stdout.once("data", () => resolve());
       });
       await new Promise((r) => setTimeout(r, 5 + 60 * u)); // kill after 5-65 ms of writing

@@ -18,6 +18,7 @@ import {
   writeSafetensors,
 } from "../../src/io/safetensors.ts";
 import { ArgumentError } from "../../src/validate.ts";
+import { errorCodeOf } from "../support/errors.ts";
 
 const FC = { seed: 1126, numRuns: 200 };
 const enc = new TextEncoder();
@@ -33,15 +34,7 @@ function file(header: string | Uint8Array, data: Uint8Array | number = 0, n?: nu
   return out;
 }
 
-function codeOf(f: () => unknown): SafetensorsErrorCode | "ok" {
-  try {
-    f();
-    return "ok";
-  } catch (e) {
-    if (e instanceof SafetensorsError) return e.code;
-    throw e; // anything else fails the test
-  }
-}
+const codeOf = (f: () => unknown) => errorCodeOf(f, SafetensorsError);
 
 const read = (b: Uint8Array, opts?: Parameters<typeof readSafetensors>[1]) => () => readSafetensors(b, opts);
 

@@ -10,7 +10,7 @@ import {
   type Conv2dShape,
   type Kernels,
 } from "../../src/kernels/index.ts";
-import { ArgumentError } from "../../src/validate.ts";
+import { expectArgumentError } from "../support/errors.ts";
 import { randn } from "./helpers.ts";
 
 const wasmBytes = readFileSync(new URL("../../build/kernels.wasm", import.meta.url));
@@ -188,16 +188,7 @@ describe("bad input throws ArgumentError naming the argument, before any arithme
   ];
   for (const [name, call, arg] of cases) {
     it(name, async () => {
-      for (const k of [createTsKernels(), await initKernels()]) {
-        let err: unknown;
-        try {
-          call(k);
-        } catch (e) {
-          err = e;
-        }
-        expect(err).toBeInstanceOf(ArgumentError);
-        expect((err as ArgumentError).arg).toBe(arg);
-      }
+      for (const k of [createTsKernels(), await initKernels()]) expectArgumentError(() => call(k), arg);
     });
   }
 });

@@ -13,7 +13,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { conv2dOutSize, createWasmKernels, usesWinograd, type Conv2dShape, type Kernels } from "../../src/kernels/index.ts";
 import { conv as convDims } from "../../src/kernels/check.ts";
-import { abs, expectClose, rand64, randn, tsKernels as ts, U, wasmKernels } from "./helpers.ts";
+import { abs, expectClose, rand64, randn, tsKernels as ts, wasmKernels } from "./helpers.ts";
+import { U32 as U } from "../support/ulp.ts";
 import { fdGrad } from "../support/finite-difference.ts";
 
 let wasm: Kernels;

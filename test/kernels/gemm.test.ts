@@ -10,7 +10,8 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/index.ts";
-import { abs, expectClose, randn, tsKernels as ts, U, wasmKernels } from "./helpers.ts";
+import { abs, expectClose, randn, tsKernels as ts, wasmKernels } from "./helpers.ts";
+import { U32 as U } from "../support/ulp.ts";
 
 let wasm: Kernels;
 beforeAll(async () => {

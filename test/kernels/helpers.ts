@@ -3,8 +3,6 @@ import { expect } from "vitest";
 import { Rng } from "../../src/rng.ts";
 import { createTsKernels, initKernels, type Kernels } from "../../src/kernels/index.ts";
 
-export const U = 2 ** -24; // unit roundoff of float32
-
 let wasm: Kernels | undefined;
 /**
  * The WASM backend under test: the plain SIMD128 build, or the relaxed-SIMD one with KERNELS_RELAXED=1

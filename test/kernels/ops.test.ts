@@ -10,7 +10,8 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/index.ts";
-import { expectClose, rand64, randn, tsKernels as ts, U, wasmKernels } from "./helpers.ts";
+import { expectClose, rand64, randn, tsKernels as ts, wasmKernels } from "./helpers.ts";
+import { U32 as U } from "../support/ulp.ts";
 import { fdGrad } from "../support/finite-difference.ts";
 
 let wasm: Kernels;

@@ -9,17 +9,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { cosSin2Pi, dcos, dexp, dexpm1, dlog, dlog1p, dpow, dsigmoid, dsin, logScaledInt53 } from "../../src/math/detmath.ts";
-import { ulpDist } from "./support/ulp.ts";
+import { expectUlps, ulpDist } from "../support/ulp.ts";
 
 const ULP_TOL = 4;
 const FC = { seed: 20260601, numRuns: 2000 };
 const MIN_SUB = 5e-324;
 const MIN_NORMAL = 2.2250738585072014e-308;
-
-function expectUlps(got: number, want: number, tol: number, what: string): void {
-  const u = ulpDist(got, want);
-  if (!(u <= tol)) throw new Error(`${what}: got ${got}, Math gives ${want}: ${u} ulp apart (tolerance ${tol})`);
-}
 
 describe("detmath: agreement with Math.* over wide ranges", () => {
   it("dexp(x) = exp(x) within 4 ulp for x in [-745.2, 709.78] (whole finite range incl. subnormal results)", () => {

@@ -5,8 +5,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PREDICTIONS, type Prediction, conversionCoefficients, convertPrediction, vpFromVeSigma } from "../../src/param.ts";
 import { Rng } from "../../src/rng.ts";
-import { ArgumentError } from "../../src/validate.ts";
-import { EPS64, U32 } from "./support/ulp.ts";
+import { expectArgumentError } from "../support/errors.ts";
+import { EPS64, U32 } from "../support/ulp.ts";
 
 /** Each kind from (x0, eps) at (alpha, sigma), written out: v = alpha eps - sigma x0 (Salimans & Ho 2022), score = -eps / sigma. */
 function kindOf(k: Prediction, x0: number, eps: number, a: number, s: number): number {
@@ -129,31 +129,21 @@ describe("convertPrediction round trips in float32", () => {
 
 describe("undefined conversions throw ArgumentError", () => {
   it("score at sigma = 0 (score = -eps/sigma), eps from anything at sigma = 0 except x0's own, and anything but v from eps or score at alpha = 0", () => {
-    const expectArg = (f: () => unknown, arg: string) => {
-      let e: unknown;
-      try {
-        f();
-      } catch (err) {
-        e = err;
-      }
-      expect(e).toBeInstanceOf(ArgumentError);
-      expect((e as ArgumentError).arg).toBe(arg);
-    };
     for (const k of PREDICTIONS) {
       if (k !== "score") {
-        expectArg(() => conversionCoefficients(k, "score", 1, 0), "sigma");
-        expectArg(() => conversionCoefficients("score", k, 1, 0), "sigma");
+        expectArgumentError(() => conversionCoefficients(k, "score", 1, 0), "sigma");
+        expectArgumentError(() => conversionCoefficients("score", k, 1, 0), "sigma");
       }
     }
-    expectArg(() => conversionCoefficients("x0", "eps", 1, 0), "sigma"); // eps = (x - x0)/sigma
-    expectArg(() => conversionCoefficients("eps", "x0", 0, 1), "alpha"); // x0 = (x - sigma eps)/alpha
-    expectArg(() => conversionCoefficients("eps", "v", 0, 1), "alpha");
-    expectArg(() => conversionCoefficients("x0", "v", NaN, 1), "alpha");
-    expectArg(() => conversionCoefficients("x0", "v", 1, Infinity), "sigma");
-    expectArg(() => conversionCoefficients("x0", "v", -1, 1), "alpha");
-    expectArg(() => conversionCoefficients("x0", "v", 1, -1), "sigma");
-    expectArg(() => conversionCoefficients("x0" as Prediction, "noise" as Prediction, 1, 1), "to");
-    expectArg(() => conversionCoefficients("epsilon" as Prediction, "x0", 1, 1), "from");
+    expectArgumentError(() => conversionCoefficients("x0", "eps", 1, 0), "sigma"); // eps = (x - x0)/sigma
+    expectArgumentError(() => conversionCoefficients("eps", "x0", 0, 1), "alpha"); // x0 = (x - sigma eps)/alpha
+    expectArgumentError(() => conversionCoefficients("eps", "v", 0, 1), "alpha");
+    expectArgumentError(() => conversionCoefficients("x0", "v", NaN, 1), "alpha");
+    expectArgumentError(() => conversionCoefficients("x0", "v", 1, Infinity), "sigma");
+    expectArgumentError(() => conversionCoefficients("x0", "v", -1, 1), "alpha");
+    expectArgumentError(() => conversionCoefficients("x0", "v", 1, -1), "sigma");
+    expectArgumentError(() => conversionCoefficients("x0" as Prediction, "noise" as Prediction, 1, 1), "to");
+    expectArgumentError(() => conversionCoefficients("epsilon" as Prediction, "x0", 1, 1), "from");
     // defined at the ends: x0 from v at sigma = 0 (x0 = x / alpha), v from x0 at alpha = 0 (v = -sigma x0)
     const [cx, cp] = conversionCoefficients("v", "x0", 1, 0);
     expect(cx === 1 && cp === 0).toBe(true);

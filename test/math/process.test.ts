@@ -9,9 +9,9 @@ import { Rng } from "../../src/rng.ts";
 import { EDM, VE, VPCosine, VPLinear } from "../../src/schedule/continuous.ts";
 import { type DiscreteSchedule, discreteSchedule } from "../../src/schedule/discrete.ts";
 import type { Schedule } from "../../src/schedule/types.ts";
-import { Z, moments, seMean, seVar } from "./support/stats.ts";
-import { EPS64, U32 } from "./support/ulp.ts";
-import { continuousVpArb, discreteArb, namedDiscreteArb, unitArb, veArb, vpArb } from "./support/schedules.ts";
+import { Z, moments, seMean, seVar } from "../support/stats.ts";
+import { EPS64, U32 } from "../support/ulp.ts";
+import { continuousVpArb, discreteArb, namedDiscreteArb, unitArb, veArb, vpArb } from "../support/schedules.ts";
 
 /** alphaBar_t = prod (1 - beta_s) and 1 - alphaBar_t by the cancellation-free recurrence, t = 0..T. */
 function reference(betas: ArrayLike<number>): { ab: Float64Array; s2: Float64Array } {

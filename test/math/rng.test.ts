@@ -1,5 +1,5 @@
 // Seeded noise (src/rng.ts): distribution, counter-based addressing, independence of streams and items,
-// state round trips, and the stability of the bits. Statistical bounds come from support/stats.ts
+// state round trips, and the stability of the bits. Statistical bounds come from test/support/stats.ts
 // (z = 6 on the sampling distribution of each statistic, computed from n).
 
 import { execFileSync } from "node:child_process";
@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { philox4x32, Rng } from "../../src/rng.ts";
-import { ArgumentError } from "../../src/validate.ts";
-import { Z, correlation, dkwBound, ksUniform, moments, normalCdf, seKurt, seMean, seSkew, seVar } from "./support/stats.ts";
+import { expectArgumentError } from "../support/errors.ts";
+import { Z, correlation, dkwBound, ksUniform, moments, normalCdf, seKurt, seMean, seSkew, seVar } from "../support/stats.ts";
 
 const FC = { seed: 424242, numRuns: 6 };
 const N = 200_000;
@@ -94,7 +94,7 @@ describe("Rng: counter-based addressing", () => {
 
   it("normals are Box-Muller on Philox words: the counter layout [block, item lo, item hi, domain] reproduced with Math.log/Math.cos", () => {
     // Independent reconstruction from the documented layout and the Philox function (itself checked by
-    // the Random123 known-answer vectors in test/smoke.test.ts). Math.log/cos differ from detmath by a
+    // the Random123 known-answer vectors in test/math/philox.test.ts). Math.log/cos differ from detmath by a
     // few ulp, so agreement is to 1e-14 absolute (values are below 8.6 in magnitude).
     const w = new Uint32Array(4);
     fc.assert(
@@ -242,16 +242,6 @@ describe("Rng state", () => {
       [() => r.randn(2, 0), "size"],
       [() => r.randn(2, 2, -1), "firstItem"],
     ];
-    for (const [f, arg] of cases) {
-      let err: unknown;
-      try {
-        f();
-      } catch (e) {
-        err = e;
-      }
-      expect(err, `expected ArgumentError for ${arg}`).toBeInstanceOf(ArgumentError);
-      expect((err as ArgumentError).arg).toBe(arg);
-      expect((err as Error).message.startsWith(`${arg}: `)).toBe(true);
-    }
+    for (const [f, arg] of cases) expectArgumentError(f, arg);
   });
 });

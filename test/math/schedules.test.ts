@@ -16,8 +16,8 @@ import {
 import { EDM, VE, VPCosine, VPLinear } from "../../src/schedule/continuous.ts";
 import { DiscreteSchedule, discreteSchedule } from "../../src/schedule/discrete.ts";
 import type { Schedule } from "../../src/schedule/types.ts";
-import { EPS64 } from "./support/ulp.ts";
-import { KINDS, continuousVpArb, discreteArb, namedDiscreteArb, unitArb, userBetasArb, veArb, vpArb } from "./support/schedules.ts";
+import { EPS64 } from "../support/ulp.ts";
+import { KINDS, continuousVpArb, discreteArb, namedDiscreteArb, unitArb, userBetasArb, veArb, vpArb } from "../support/schedules.ts";
 
 const FC = { seed: 777, numRuns: 60 };
 

@@ -8,8 +8,8 @@ import { EDM, VE, VPLinear } from "../../src/schedule/continuous.ts";
 import { discreteSchedule } from "../../src/schedule/discrete.ts";
 import { discreteTimesteps, exponentialSigmas, karrasSigmas, sigmasAtTimesteps, uniformTimeSigmas } from "../../src/schedule/sigmas.ts";
 import { veSigma } from "../../src/schedule/types.ts";
-import { EPS64 } from "./support/ulp.ts";
-import { continuousVpArb, discreteArb, veArb } from "./support/schedules.ts";
+import { EPS64 } from "../support/ulp.ts";
+import { continuousVpArb, discreteArb, veArb } from "../support/schedules.ts";
 
 /** Strictly descending, then exactly one 0 at the end. */
 function expectShape(s: Float64Array, n: number): void {

@@ -79,16 +79,16 @@ describe("isolate memory of the example Worker in workerd, read through the DevT
     expect(d.readings.length).toBeGreaterThanOrEqual(28);
     const wasm = await w.wasmMemory(); // wasm memory never shrinks: this is its peak too
     const peak = d.peak.sum + wasm;
-    console.log(`largest one-shot: peak ${mb(peak)} (JS heap committed ${mb(d.peak.totalSize)}, backing stores ${mb(d.peak.backingStorageSize)}, wasm ${mb(wasm)}) over ${d.readings.length} readings`);
+    const seen = `peak ${mb(peak)} (JS heap committed ${mb(d.peak.totalSize)}, backing stores ${mb(d.peak.backingStorageSize)}, wasm ${mb(wasm)}) over ${d.readings.length} readings`;
     // The readings see the request's tensors: the first 4-digit micro-batch fills the model's activation
     // pool (about 3.5 MB per digit, src/autograd/pool.ts); measured +11 MiB of backing stores over idle.
-    expect(d.peak.backingStorageSize - before.backingStorageSize).toBeGreaterThan(MiB);
-    expect(peak).toBeLessThan(CLOUDFLARE_LIMIT);
+    expect(d.peak.backingStorageSize - before.backingStorageSize, seen).toBeGreaterThan(MiB);
+    expect(peak, seen).toBeLessThan(CLOUDFLARE_LIMIT);
     // Regression tripwire at 64 MiB, about twice the measured 28-34 MiB (the committed JS heap alone
     // varied from 6.7 to 11.4 MiB between runs, GC timing): it fails when about 9 more digit-forwards'
     // activations (3.5 MB each) are live at once, e.g. if the Worker sampled more than its CHUNK of 4
     // digits at a time (a guided 16-digit batch is 32 forwards).
-    expect(peak).toBeLessThan(64 * MiB);
+    expect(peak, seen).toBeLessThan(64 * MiB);
   });
 
   it("so does the largest resumable step (a 134 KB token in, 2 guided steps of 16 digits, a token out)", async () => {
@@ -99,9 +99,9 @@ describe("isolate memory of the example Worker in workerd, read through the DevT
     // 4 chunks × 2 steps × 1 call (dpmpp_2m) × 2 micro-batches = 16, + 1 at the end
     expect(d.readings.length).toBeGreaterThanOrEqual(8);
     const peak = d.peak.sum + (await w.wasmMemory());
-    console.log(`largest resumable step: peak ${mb(peak)} (JS heap committed ${mb(d.peak.totalSize)}, backing stores ${mb(d.peak.backingStorageSize)})`);
-    expect(peak).toBeLessThan(CLOUDFLARE_LIMIT);
-    expect(peak).toBeLessThan(64 * MiB); // as above: measured 29-34 MiB
+    const seen = `peak ${mb(peak)} (JS heap committed ${mb(d.peak.totalSize)}, backing stores ${mb(d.peak.backingStorageSize)})`;
+    expect(peak, seen).toBeLessThan(CLOUDFLARE_LIMIT);
+    expect(peak, seen).toBeLessThan(64 * MiB); // as above: measured 29-34 MiB
   });
 
   it("memory after a collection does not grow over repeated largest requests", async () => {
@@ -113,16 +113,15 @@ describe("isolate memory of the example Worker in workerd, read through the DevT
     }
     const backing = after.map((m) => m.backingStorageSize);
     const used = after.map((m) => m.usedSize);
-    console.log(`after each of 6 largest requests + GC: backing stores ${backing.join(", ")} B; JS heap used ${used.join(", ")} B`);
     // Backing stores (every tensor, token and PNG of a request) came back to the same byte count in every
     // run while measuring this; 64 KiB between the medians of the first and last three catches a leak of
     // 22 KiB per request or more, e.g. the 49 KiB output tensor of each request.
-    expect(median3(backing.slice(3)) - median3(backing.slice(0, 3))).toBeLessThan(64 * KiB);
+    expect(median3(backing.slice(3)) - median3(backing.slice(0, 3)), `backing stores after each request + GC: ${backing.join(", ")} B`).toBeLessThan(64 * KiB);
     // The live JS heap grows while V8 compiles: a heap-snapshot diff between the 6th and the 20th request
     // was 136 KB, 97 % of it code, bytecode and feedback vectors; the medians differed by up to 117 KB in
     // a fresh isolate. 256 KiB between them catches a leaked JS array of a request's 16 digits (12,544
     // doubles = 98 KiB) per request.
-    expect(median3(used.slice(3)) - median3(used.slice(0, 3))).toBeLessThan(256 * KiB);
+    expect(median3(used.slice(3)) - median3(used.slice(0, 3)), `JS heap used after each request + GC: ${used.join(", ")} B`).toBeLessThan(256 * KiB);
     expect(new Set(after.map((m) => m.wasm)).size).toBe(1);
   });
 
@@ -153,7 +152,6 @@ describe("isolate memory of the example Worker in workerd, read through the DevT
     expect(stats.requests - before.requests).toBe(7);
     expect(stats.settled).toBe(stats.requests);
     const after = await settled();
-    console.log(`before/after 7 abandoned requests + GC: backing stores ${base.backingStorageSize}/${after.backingStorageSize} B, JS heap used ${base.usedSize}/${after.usedSize} B`);
     // If the abandoned requests kept anything, the backing stores would show it: 49 KiB per one-shot
     // output tensor, 67 KB per half-received token. Measured: the same byte count.
     expect(after.backingStorageSize - base.backingStorageSize).toBeLessThan(64 * KiB);

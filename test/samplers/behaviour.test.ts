@@ -12,8 +12,8 @@ import {
   startSampling,
   type SamplerState,
 } from "../../src/samplers/index.ts";
-import { ArgumentError } from "../../src/validate.ts";
-import { energyDistance } from "./stats.ts";
+import { expectArgumentError } from "../support/errors.ts";
+import { energyDistance } from "../support/stats.ts";
 
 const gm = GaussianMixture.example2d();
 
@@ -37,10 +37,10 @@ describe("ODE solvers show their order as steps double", () => {
     it(`${name} ≈ order ${order}`, () => {
       const e = ns.map((n) => err(name, n));
       const orders = e.slice(1).map((v, i) => Math.log2(e[i] / v));
-      console.log(`${name}: steps ${ns.join(", ")} -> RMS error ${e.map((v) => v.toExponential(2)).join(", ")}; empirical orders ${orders.map((o) => o.toFixed(2)).join(", ")}`);
+      const seen = `steps ${ns.join(", ")} -> RMS error ${e.map((v) => v.toExponential(2)).join(", ")}; empirical orders ${orders.map((o) => o.toFixed(2)).join(", ")}`;
       const last = orders[orders.length - 1];
-      expect(last).toBeGreaterThan(order - 0.3);
-      expect(last).toBeLessThan(order + 0.5);
+      expect(last, seen).toBeGreaterThan(order - 0.3);
+      expect(last, seen).toBeLessThan(order + 0.5);
     });
   }
 });
@@ -53,8 +53,7 @@ describe("identities", () => {
     const b = getSampler("euler")(gm.denoiser, x, s, { batch: 64 });
     let md = 0;
     for (let j = 0; j < a.length; j++) md = Math.max(md, Math.abs(a[j] - b[j]));
-    console.log(`DDIM(eta=0) vs Euler: max |diff| ${md.toExponential(2)}`);
-    expect(md).toBeLessThan(1e-4);
+    expect(md, "max |DDIM(eta=0) - Euler|").toBeLessThan(1e-4);
   });
   it("DDIM with eta = 1 equals Euler ancestral and DDPM (betaTilde) given the same noise", () => {
     const x = initialNoise(new Rng(3), 16, 2, 40);
@@ -152,8 +151,7 @@ describe("Langevin dynamics reaches its target", () => {
     getSampler("langevin")(gm.denoiser, initialNoise(new Rng(8), N, 2, 5), [s, 0], { batch: N, rng: new Rng(8), stepsPerLevel: T, epsilon: 0.05, denoise: false });
   it("with enough steps (T = 1000, alpha = 0.05)", () => {
     const ed = energyDistance(ref, run(1000), 2);
-    console.log(`langevin at sigma 1.5: T=1000 energy distance ${ed.toExponential(2)}, floor ${floor.toExponential(2)}`);
-    expect(ed).toBeLessThan(4 * floor);
+    expect(ed, `energy distance at T = 1000 (floor ${floor.toExponential(2)})`).toBeLessThan(4 * floor);
   });
   it("and not with too few (T = 3): the check can fail", () => {
     expect(energyDistance(ref, run(3), 2)).toBeGreaterThan(4 * floor);
@@ -162,35 +160,25 @@ describe("Langevin dynamics reaches its target", () => {
 
 describe("bad arguments name the argument", () => {
   const x = new Float32Array(4);
-  const throwsArg = (f: () => unknown, arg: string) => {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(ArgumentError);
-      expect((e as ArgumentError).arg).toBe(arg);
-      return;
-    }
-    throw new Error(`expected an ArgumentError for ${arg}`);
-  };
   const euler = getSampler("euler");
   it("sigmas", () => {
-    throwsArg(() => euler(gm.denoiser, x, [1], { batch: 2 }), "sigmas");
-    throwsArg(() => euler(gm.denoiser, x, [1, 2, 0], { batch: 2 }), "sigmas");
-    throwsArg(() => euler(gm.denoiser, x, [2, 1], { batch: 2 }), "sigmas");
-    throwsArg(() => euler(gm.denoiser, x, [2, -1], { batch: 2 }), "sigmas[1]");
+    expectArgumentError(() => euler(gm.denoiser, x, [1], { batch: 2 }), "sigmas");
+    expectArgumentError(() => euler(gm.denoiser, x, [1, 2, 0], { batch: 2 }), "sigmas");
+    expectArgumentError(() => euler(gm.denoiser, x, [2, 1], { batch: 2 }), "sigmas");
+    expectArgumentError(() => euler(gm.denoiser, x, [2, -1], { batch: 2 }), "sigmas[1]");
   });
   it("unknown sampler names list the valid ones", () => {
-    throwsArg(() => getSampler("eular"), "sampler");
+    expectArgumentError(() => getSampler("eular"), "sampler");
     expect(() => getSampler("eular")).toThrow(/"euler", "heun"/);
   });
   it("options", () => {
-    throwsArg(() => euler(gm.denoiser, x, [1, 0], { batch: 3 }), "x");
-    throwsArg(() => getSampler("ddim")(gm.denoiser, x, [1, 0], { batch: 2, eta: 2 }), "eta");
-    throwsArg(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2 }), "rng");
-    throwsArg(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), variance: "large" }), "variance");
-    throwsArg(() => getSampler("pc")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), predictor: "ode" }), "predictor");
-    throwsArg(() => euler((() => new Float32Array(1)) as never, x, [1, 0], { batch: 2 }), "denoiser");
-    throwsArg(() => startSampling("euler", gm.denoiser, x, [1, 0], { batch: 2, maxSteps: 0 }), "maxSteps");
+    expectArgumentError(() => euler(gm.denoiser, x, [1, 0], { batch: 3 }), "x");
+    expectArgumentError(() => getSampler("ddim")(gm.denoiser, x, [1, 0], { batch: 2, eta: 2 }), "eta");
+    expectArgumentError(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2 }), "rng");
+    expectArgumentError(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), variance: "large" }), "variance");
+    expectArgumentError(() => getSampler("pc")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), predictor: "ode" }), "predictor");
+    expectArgumentError(() => euler((() => new Float32Array(1)) as never, x, [1, 0], { batch: 2 }), "denoiser");
+    expectArgumentError(() => startSampling("euler", gm.denoiser, x, [1, 0], { batch: 2, maxSteps: 0 }), "maxSteps");
   });
   it("a NaN mid-sampling stops with the step number", () => {
     let calls = 0;

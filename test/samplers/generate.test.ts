@@ -6,7 +6,7 @@ import { generate, generateSteps, type GenerateOptions, type GenerationState } f
 import { createTsKernels } from "../../src/kernels/ts/index.ts";
 import { loadModel, saveModel } from "../../src/model.ts";
 import { UNet, type UNetConfig } from "../../src/nn/unet.ts";
-import { ArgumentError } from "../../src/validate.ts";
+import { expectArgumentError } from "../support/errors.ts";
 
 const cfg: UNetConfig = { kind: "unet", inChannels: 1, size: 8, channels: [8, 8], resBlocks: 1, attentionLevels: [], groups: 4, embDim: 8, numClasses: 3 };
 
@@ -51,15 +51,7 @@ describe("generateSteps", () => {
     expect(r.done).toBe(false);
     if (r.done) return;
     const s = r.state;
-    const bad = (from: GenerationState, arg: string) => {
-      try {
-        generateSteps(model, o, { maxSteps: 1, from });
-        throw new Error("accepted");
-      } catch (e) {
-        expect(e).toBeInstanceOf(ArgumentError);
-        expect((e as Error).message).toContain(arg);
-      }
-    };
+    const bad = (from: GenerationState, arg: string) => expectArgumentError(() => generateSteps(model, o, { maxSteps: 1, from }), arg);
     bad({ ...s, step: 0 }, "from.step");
     bad({ ...s, step: 4 }, "from.step");
     bad({ ...s, x: s.x.subarray(1) }, "from.x");

@@ -6,7 +6,7 @@ import { karrasSigmas } from "../../src/schedule/index.ts";
 import { augment, getSampler, img2img, img2imgSigmas, initialNoise, inpaint, logLikelihood } from "../../src/samplers/index.ts";
 import { GaussianMixture } from "../../src/testbed/mixture.ts";
 import { ArgumentError } from "../../src/validate.ts";
-import { componentStats, worstZ } from "./stats.ts";
+import { componentStats, worstZ } from "../support/stats.ts";
 
 describe("exact log-likelihood through the probability-flow ODE", () => {
   const g = new GaussianMixture({ weights: [1], means: [[0.5, -1]], covariances: [[[0.5, 0.2], [0.2, 0.3]]] });
@@ -17,23 +17,20 @@ describe("exact log-likelihood through the probability-flow ODE", () => {
   it("exact divergence with the exact prior matches N(x; mu, S + sigmaMin^2 I) to 1e-3 nats", () => {
     const r = logLikelihood(g.denoiser, xs, { batch: B, jvp: g.jvp, prior: (x, s) => g.logDensity(x, s) });
     const md = maxDiff(r.logLikelihood);
-    console.log(`likelihood (exact divergence, exact prior): max |error| ${md.toExponential(2)} nats, ${r.nfe} ODE evaluations`);
-    expect(md).toBeLessThan(1e-3);
+    expect(md, `max |error| in nats after ${r.nfe} ODE evaluations`).toBeLessThan(1e-3);
     for (let b = 0; b < B; b++) expect(r.bitsPerDim[b]).toBeCloseTo(-r.logLikelihood[b] / (2 * Math.LN2), 12);
   });
   it("finite-difference divergence and the default N(0, sigmaMax^2) prior stay within 0.06 nats", () => {
     const r = logLikelihood(g.denoiser, xs, { batch: B });
     const md = maxDiff(r.logLikelihood);
-    console.log(`likelihood (finite differences, default prior): max |error| ${md.toExponential(2)} nats`);
-    expect(md).toBeLessThan(0.06);
+    expect(md, "max |error| in nats").toBeLessThan(0.06);
   });
   it("Hutchinson's estimator is unbiased: mean error within 4 standard errors", () => {
     const r = logLikelihood(g.denoiser, xs, { batch: B, jvp: g.jvp, divergence: "hutchinson", rng: new Rng(5), prior: (x, s) => g.logDensity(x, s) });
     const e = closed.map((c, b) => r.logLikelihood[b] - c);
     const mean = e.reduce((a, v) => a + v) / B;
     const sd = Math.sqrt(e.reduce((a, v) => a + (v - mean) ** 2, 0) / (B - 1));
-    console.log(`Hutchinson: mean error ${mean.toFixed(4)} nats, sd ${sd.toFixed(4)}`);
-    expect(Math.abs(mean)).toBeLessThan((4 * sd) / Math.sqrt(B) + 1e-3);
+    expect(Math.abs(mean), `|mean error| in nats (sd ${sd.toFixed(4)})`).toBeLessThan((4 * sd) / Math.sqrt(B) + 1e-3);
   });
   it("rejects bad arguments", () => {
     expect(() => logLikelihood(g.denoiser, xs, { batch: B, sigmaMin: 2, sigmaMax: 1 })).toThrow(ArgumentError);
@@ -98,9 +95,8 @@ describe("guidance and applications", () => {
     }
     const em = s1 / N;
     const ev = s2 / N - em * em;
-    console.log(`inpainting: x2 | x1 = -2 mean ${em.toFixed(4)} (exact ${mean.toFixed(4)}), variance ${ev.toFixed(4)} (exact ${variance.toFixed(4)})`);
-    expect(Math.abs(em - mean)).toBeLessThan(4.5 * Math.sqrt(variance / N));
-    expect(Math.abs(ev - variance)).toBeLessThan(4.5 * variance * Math.sqrt(2 / N));
+    expect(Math.abs(em - mean), `x2 | x1 = -2: mean ${em.toFixed(4)}, exact ${mean.toFixed(4)}`).toBeLessThan(4.5 * Math.sqrt(variance / N));
+    expect(Math.abs(ev - variance), `x2 | x1 = -2: variance ${ev.toFixed(4)}, exact ${variance.toFixed(4)}`).toBeLessThan(4.5 * variance * Math.sqrt(2 / N));
     expect(() => inpaint(gm.denoiser, known, sig, { batch: N, rng: new Rng(3), known, mask: new Float32Array(3) })).toThrow(ArgumentError);
   });
   it("img2img: strength picks the tail of the sigmas; low strength stays near the image, strength 1 samples the data", () => {

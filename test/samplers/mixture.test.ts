@@ -6,7 +6,7 @@ import { Rng } from "../../src/rng.ts";
 import { karrasSigmas } from "../../src/schedule/index.ts";
 import { GaussianMixture } from "../../src/testbed/mixture.ts";
 import { getSampler, initialNoise, type SamplerFn } from "../../src/samplers/index.ts";
-import { energyDistance, worstZ } from "./stats.ts";
+import { energyDistance, worstZ } from "../support/stats.ts";
 
 const gm = GaussianMixture.example2d();
 const N = 2000;
@@ -51,9 +51,8 @@ describe("samplers reproduce the Gaussian mixture", () => {
       const x = run(getSampler(name), steps, o);
       const z = worstZ(gm, x);
       const ed = energyDistance(ref, x, 2);
-      console.log(`${label} (${steps} steps): energy distance ${ed.toExponential(2)} (floor ${floor.toExponential(2)}, ratio ${(ed / floor).toFixed(2)}); worst z ${z.z.toFixed(2)} at ${z.where}`);
       expect(z.z, z.where).toBeLessThan(4.5);
-      expect(ed).toBeLessThan(4 * floor);
+      expect(ed, `energy distance (floor ${floor.toExponential(2)})`).toBeLessThan(4 * floor);
     });
   }
   it("annealed Langevin (NCSN: 20 levels 10..0.01, T = 100, eps = 2e-5)", () => {
@@ -63,9 +62,8 @@ describe("samplers reproduce the Gaussian mixture", () => {
     const x = getSampler("langevin")(gm.denoiser, initialNoise(rng, N, 2, 10), sig, { batch: N, rng });
     const z = worstZ(gm, x);
     const ed = energyDistance(ref, x, 2);
-    console.log(`langevin: energy distance ${ed.toExponential(2)} (ratio ${(ed / floor).toFixed(2)}); worst z ${z.z.toFixed(2)}`);
     expect(z.z, z.where).toBeLessThan(4.5);
-    expect(ed).toBeLessThan(4 * floor);
+    expect(ed, `energy distance (floor ${floor.toExponential(2)})`).toBeLessThan(4 * floor);
   });
   it("a deliberately broken sampler fails the same checks", () => {
     // a plausible bug: the x0 estimate shrunk by 10% toward the origin
@@ -77,8 +75,7 @@ describe("samplers reproduce the Gaussian mixture", () => {
     const rng = new Rng(7);
     const x = getSampler("heun")(broken, initialNoise(rng, N, 2, SIGMA_MAX), karrasSigmas(20, 0.002, SIGMA_MAX), { batch: N });
     const ed = energyDistance(ref, x, 2);
-    console.log(`broken: energy distance ${ed.toExponential(2)} (ratio ${(ed / floor).toFixed(2)}), worst z ${worstZ(gm, x).z.toFixed(1)}`);
-    expect(ed).toBeGreaterThan(4 * floor);
+    expect(ed, `energy distance (floor ${floor.toExponential(2)})`).toBeGreaterThan(4 * floor);
     expect(worstZ(gm, x).z).toBeGreaterThan(4.5);
   });
 });

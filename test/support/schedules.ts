@@ -1,9 +1,9 @@
 // fast-check arbitraries over every schedule the library has, so laws are stated "for every schedule".
 
 import fc from "fast-check";
-import { VE, EDM, VPCosine, VPLinear } from "../../../src/schedule/continuous.ts";
-import { DiscreteSchedule, discreteSchedule, type BetaScheduleName } from "../../../src/schedule/discrete.ts";
-import type { Schedule } from "../../../src/schedule/types.ts";
+import { VE, EDM, VPCosine, VPLinear } from "../../src/schedule/continuous.ts";
+import { DiscreteSchedule, discreteSchedule, type BetaScheduleName } from "../../src/schedule/discrete.ts";
+import type { Schedule } from "../../src/schedule/types.ts";
 
 export const KINDS: BetaScheduleName[] = ["linear", "scaled_linear", "cosine", "sigmoid", "geometric"];
 
@@ -17,7 +17,7 @@ export const namedDiscreteArb = (zsnr = false): fc.Arbitrary<DiscreteSchedule> =
     })
     // geometric: beta (1 - beta)^(T-1) must stay a normal double (it underflows to 0 for T |ln(1-beta)| > ~700)
     // and with the zero-terminal-SNR rescale, which works on sqrt(alphaBar), betas below ~1e-9 are lost
-    // to rounding (see the report in schedules.test.ts): keep beta_1 >= beta e^-20 there.
+    // to rounding (see the report in test/math/schedules.test.ts): keep beta_1 >= beta e^-20 there.
     .filter(({ kind, T, beta }) => kind !== "geometric" || (T - 1) * -Math.log1p(-beta) < (zsnr ? 20 : 600))
     .map(({ kind, T, beta }) => discreteSchedule(kind, { T, beta, zeroTerminalSnr: zsnr }));
 

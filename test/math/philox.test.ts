@@ -1,5 +1,7 @@
+// Philox4x32-10 (Salmon et al. 2011), the counter-based generator under src/rng.ts, against the
+// known-answer vectors published with Random123.
 import { describe, expect, it } from "vitest";
-import { philox4x32 } from "../src/rng.ts";
+import { philox4x32 } from "../../src/rng.ts";
 
 describe("Philox4x32-10", () => {
   it("matches the Random123 known-answer vectors", () => {

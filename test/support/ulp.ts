@@ -1,4 +1,5 @@
-// Floating-point helpers: distances in units in the last place, float32 unit roundoff.
+// Floating-point tolerances: distances in units in the last place, and the unit roundoffs of float64 and
+// float32 that error bounds are written in.
 
 const f64 = new Float64Array(1);
 const i64 = new BigInt64Array(f64.buffer);
@@ -18,19 +19,13 @@ export function ulpDist(a: number, b: number): number {
   return Number(d < 0n ? -d : d);
 }
 
-/** The spacing of doubles at |x| (2^-1074 for subnormals). */
-export function ulpOf(x: number): number {
-  const a = Math.abs(x);
-  if (a < 2.2250738585072014e-308) return 5e-324;
-  return 2 ** (Math.floor(Math.log2(a)) - 52) * (2 ** Math.floor(Math.log2(a)) > a ? 0.5 : 1);
+/** Fail unless `got` is within `tol` ulp of `want`; the message names `what` and the distance. */
+export function expectUlps(got: number, want: number, tol: number, what: string): void {
+  const u = ulpDist(got, want);
+  if (!(u <= tol)) throw new Error(`${what}: got ${got}, want ${want}: ${u} ulp apart (tolerance ${tol})`);
 }
 
 /** float64 unit roundoff (half an ulp of 1). */
 export const EPS64 = 2 ** -53;
 /** float32 unit roundoff: the relative error of storing a double in a Float32Array. */
 export const U32 = 2 ** -24;
-
-/** |a - b| <= tol * max(|a|, |b|), with a readable failure message. */
-export function relClose(a: number, b: number, tol: number): boolean {
-  return Math.abs(a - b) <= tol * Math.max(Math.abs(a), Math.abs(b));
-}

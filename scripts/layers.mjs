@@ -1,0 +1,33 @@
+// The layering of src/, low to high (issue 11, "Done when"): a file may import only files of its own rank
+// or lower, and no file may take part in an import cycle. This table is the one place the ranks are
+// written; scripts/check-layers.mjs and test/architecture/layers.test.ts read it.
+//
+// Entries are paths relative to src/: a name ending in "/" is a folder (every file below it), any other
+// name is one file. Every source file must fall under an entry, so a new folder or top-level file has to
+// be placed here before the check passes. Entries may name folders that do not exist yet.
+
+/** @type {ReadonlyArray<readonly [rank: number, paths: readonly string[]]>} */
+export const LAYERS = [
+  [0, ["validate.ts", "math/"]],
+  [1, ["rng.ts", "kernels/"]],
+  [2, ["schedule/", "process.ts", "io/", "image/", "data/"]],
+  [3, ["autograd/"]],
+  [4, ["nn/", "denoiser/"]],
+  [5, ["samplers/", "train/", "testbed/"]],
+  [6, ["diffusers/", "model.ts", "presets.ts"]],
+  [7, ["generate.ts", "parallel/"]],
+  [8, ["index.ts"]],
+  // node.ts is the `edge-diffusion/node` entry point.
+  [9, ["entry/", "node/", "node.ts"]],
+  [10, ["cli/"]],
+];
+
+/**
+ * Bare specifiers that name this package itself: importing them from src/ is importing these files
+ * (package.json "exports"), so they are ranked like the relative imports they stand for.
+ * @type {Readonly<Record<string, string>>}
+ */
+export const SELF_IMPORTS = {
+  "edge-diffusion": "index.ts",
+  "edge-diffusion/node": "node.ts",
+};
