@@ -1,7 +1,7 @@
 // Generate samples from a loaded model: the whole path from seed to PNG or tensor bytes, used by
 // `edge-diffusion sample`, the Worker example and the browser demo. Runtime-neutral. One chunk loop
 // serves every mode (plain, img2img, inpainting), whole (generate) or a few steps at a time
-// (generateSteps).
+// (generateSteps). Errors name the options as this API spells them (count, steps, ...).
 import { useKernels } from "./autograd/backend.ts";
 import { guidedDenoiser } from "./denoisers/index.ts";
 import { imageGrid } from "./image/grid.ts";
@@ -79,17 +79,17 @@ interface Plan {
 }
 
 function plan(model: LoadedModel, o: GenerateOptions): Plan {
-  const N = int("--count", o.count, 1, 4096);
-  const steps = int("--steps", o.steps, 1, 1000);
-  oneOf("--sampler", o.sampler, SAMPLER_NAMES);
-  int("--seed", o.seed, 0, Number.MAX_SAFE_INTEGER);
-  finite("--guidance", o.guidance);
+  const N = int("count", o.count, 1, 4096);
+  const steps = int("steps", o.steps, 1, 1000);
+  oneOf("sampler", o.sampler, SAMPLER_NAMES);
+  int("seed", o.seed, 0, Number.MAX_SAFE_INTEGER);
+  finite("guidance", o.guidance);
   const K = model.numClasses;
   let labels: Int32Array | null = null;
   if (o.label !== null) {
-    if (K === 0) throw new ArgumentError("--label", "this model is unconditional: it takes no label");
+    if (K === 0) throw new ArgumentError("label", "this model is unconditional: it takes no label");
     if (o.label === "all") labels = Int32Array.from({ length: N }, (_, i) => i % K);
-    else labels = new Int32Array(N).fill(int("--label", o.label, 0, K - 1));
+    else labels = new Int32Array(N).fill(int("label", o.label, 0, K - 1));
   }
   const D = model.itemShape.reduce((a, b) => a * b, 1);
   const checkItem = (arg: string, a: Float32Array, lo: number, hi: number) => {
@@ -158,7 +158,7 @@ function finish(model: LoadedModel, o: GenerateOptions, p: Plan, out: Float32Arr
   const shape = (model.itemShape.length === 3 ? [N, ...model.itemShape] : [N, 1, 1, model.itemShape[0]]) as [number, number, number, number];
   let bytes: Uint8Array;
   if (o.format === "png") {
-    if (model.itemShape.length !== 3) throw new ArgumentError("--out", "a PNG needs an image model; write .safetensors for this model");
+    if (model.itemShape.length !== 3) throw new ArgumentError("format", "a PNG needs an image model; write .safetensors for this model");
     const cols = o.cols ?? (labels && o.label === "all" ? K : Math.ceil(Math.sqrt(N)));
     bytes = encodePng(imageGrid(out, shape, { cols, scale: o.scale ?? 2, gap: 2 }));
   } else {

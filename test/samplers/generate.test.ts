@@ -1,5 +1,5 @@
 // generateSteps: a generation cut into pieces of any size gives the bytes of one generate() call, in every
-// mode (plain, img2img, inpainting).
+// mode (plain, img2img, inpainting); library errors name the options as the API spells them.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { useKernels } from "../../src/autograd/backend.ts";
@@ -54,6 +54,26 @@ describe("generateSteps", () => {
       ),
       { numRuns: 16 },
     );
+  });
+
+  it("validates with the API's names (count, steps, ...), not the CLI's flags", () => {
+    const o: GenerateOptions = { count: 2, steps: 4, sampler: "euler", seed: 1, label: 1, guidance: 1, format: "safetensors" };
+    const names = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(ArgumentError);
+        return (e as ArgumentError).arg;
+      }
+      throw new Error("accepted");
+    };
+    expect(names(() => generate(model, { ...o, count: 0 }))).toBe("count");
+    expect(names(() => generate(model, { ...o, steps: 0 }))).toBe("steps");
+    expect(names(() => generate(model, { ...o, sampler: "nope" }))).toBe("sampler");
+    expect(names(() => generate(model, { ...o, seed: -1 }))).toBe("seed");
+    expect(names(() => generate(model, { ...o, guidance: Number.NaN }))).toBe("guidance");
+    expect(names(() => generate(model, { ...o, label: 3 }))).toBe("label");
+    expect(() => generate(model, { ...o, label: 3 })).toThrow(/^label: must be an integer in \[0, 2\]/);
   });
 
   it("rejects states that do not fit the options, naming the argument", () => {
