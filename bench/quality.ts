@@ -161,7 +161,7 @@ function toyRun(name: string): ToyRun {
   // the toys have std ~1 and reach |x| ~ 2.5), which would measure the clamp, not the model.
   const sig = karrasSigmas(40, m.precond.sigmaMin, m.precond.sigmaMax);
   const srng = new Rng(1);
-  const samples = getSampler("dpmpp_2m")(m.denoiser(), initialNoise(srng, N_EVAL * REPS, 2, sig[0]), sig, { batch: N_EVAL * REPS, rng: srng.stream("sampler") });
+  const samples = getSampler("dpmpp_2m")(m.denoiser(), initialNoise(srng, N_EVAL * REPS, 2, sig[0]), sig, { batch: N_EVAL * REPS, rng: srng.stream("sampler") }).x;
   const fresh = toyData(name, N_EVAL * 2 * REPS, new Rng(12345).stream("fresh"));
   const energy: number[] = [];
   const floor: number[] = [];

@@ -201,7 +201,7 @@ function evaluate(cs: Case, value: number, cache: Map<number, Point>): Point {
   for (let s = 0; s < SEEDS; s++) {
     const rng = new Rng(s);
     const { f, c } = counting(gm.denoiser);
-    const x = fn(f, initialNoise(rng, N, D, st.sigmas[0]), st.sigmas, { batch: N, rng, ...st.opts });
+    const { x } = fn(f, initialNoise(rng, N, D, st.sigmas[0]), st.sigmas, { batch: N, rng, ...st.opts });
     for (let j = 0; j < x.length; j++) if (!Number.isFinite(x[j])) throw new Error(`${cs.label} ${cs.knob} ${value}: non-finite output`);
     nfe += c.items / N;
     calls += c.calls;

@@ -169,7 +169,7 @@ async function generate(r: GenerateRequest): Promise<void> {
   const sampler = getSampler(r.sampler);
   const denoiser = labels && r.guidance !== 1 ? guidedDenoiser(m.denoiser(), labels, r.guidance) : m.denoiser(labels);
   const x0 = initialNoise(rng, N, D, sigmas[0], 0);
-  const y = sampler(denoiser, x0, sigmas, {
+  const { x: y } = sampler(denoiser, x0, sigmas, {
     batch: N,
     firstItem: 0,
     rng: rng.stream("sampler"),
@@ -210,7 +210,7 @@ async function trainToy(r: TrainRequest): Promise<void> {
     // the same starting noise every time, so the plot shows the model changing, not the noise
     evalNet.loadParameters(ema.shadow);
     const x = initialNoise(new Rng(r.seed).stream("plot"), r.points, 2, sigmas[0]);
-    const points = sampleDpmpp2m(networkDenoiser(evalNet, precond, [2]), x, sigmas, { batch: r.points });
+    const points = sampleDpmpp2m(networkDenoiser(evalNet, precond, [2]), x, sigmas, { batch: r.points }).x;
     post({ type: "scatter", id: r.id, step, points }, [points.buffer]);
   };
   plot(0);

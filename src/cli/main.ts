@@ -124,6 +124,14 @@ async function sample(argv: string[], mode: SampleMode = "sample"): Promise<void
   }
 }
 
+/** generate()'s option names and the flags that set them: its errors reach the user under the flag. */
+const FLAG_OF: Record<string, string> = { count: "--count", steps: "--steps", sampler: "--sampler", seed: "--seed", label: "--label", guidance: "--guidance", format: "--out" };
+
+function asFlagError(e: unknown): unknown {
+  if (!(e instanceof ArgumentError) || !(e.arg in FLAG_OF)) return e;
+  return new ArgumentError(FLAG_OF[e.arg], e.message.slice(e.arg.length + 2));
+}
+
 async function sampleWith(model: ParallelModel, a: SampleArgs, mode: SampleMode, modelPath: string, out: string, t0: number): Promise<void> {
   const lab = a.label ?? (model.numClasses > 0 ? "all" : "none");
   const label = lab === "none" ? null : lab;
@@ -136,8 +144,14 @@ async function sampleWith(model: ParallelModel, a: SampleArgs, mode: SampleMode,
     else inpaint = { image, mask: readItemPng("--mask", a.mask!, model.itemShape).map((v) => 1 - v), resample: a.resample! };
   }
   const bar = progress("sampling", a.steps);
-  const r = generate(model, { ...a, label, init, inpaint, onStep: (s) => bar.update(s) });
-  bar.stop();
+  let r: ReturnType<typeof generate>;
+  try {
+    r = generate(model, { ...a, label, init, inpaint, onStep: (s) => bar.update(s) });
+  } catch (e) {
+    throw asFlagError(e);
+  } finally {
+    bar.stop();
+  }
   writeOutput(out, r.bytes);
   console.log(`wrote ${out} (${r.shape.join("x")}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -10,7 +10,7 @@ import { dlog, dpow } from "../math/detmath.ts";
 import { conversionCoefficients, type Prediction } from "../param.ts";
 import { cosineAlphaBar } from "../schedule/betas.ts";
 import { ArgumentError, f32, finite, int, itemSize, oneOf } from "../validate.ts";
-import { OPEN_END, type SamplerOptions } from "../samplers/common.ts";
+import type { SamplerOptions } from "../samplers/common.ts";
 import { getSampler, type SamplerName } from "../samplers/index.ts";
 
 export const DIFFUSERS_SCHEDULERS = [
@@ -279,31 +279,28 @@ export function diffusersDenoiser(plan: DiffusersPlan, model: DiffusersModel): D
 /**
  * Run a plan: `latents` as diffusers' pipeline would pass them (noise times initNoiseSigma), returned in
  * diffusers' output space. The stochastic schedulers draw their noise from opts.rng (not torch's), so
- * they match diffusers in distribution, and exactly given the same noise.
+ * they match diffusers in distribution, and exactly given the same noise. The whole loop runs in one
+ * call (for a run in pieces, call plan.sampler's function on plan.sigmas with `from`).
  */
 export function sampleDiffusers(
   plan: DiffusersPlan,
   model: DiffusersModel,
   latents: Float32Array,
-  opts: SamplerOptions & Record<string, unknown> = {},
+  opts: Omit<SamplerOptions, "from" | "maxSteps" | "openEnd"> & Record<string, unknown> = {},
 ): Float32Array {
   f32("latents", latents);
   itemSize("latents", latents, opts.batch ?? 1);
+  if (opts.from !== undefined || opts.maxSteps !== undefined) throw new ArgumentError(opts.from !== undefined ? "from" : "maxSteps", "sampleDiffusers runs the whole loop");
   const s0 = plan.sigmas[0];
   const toVe = plan.space === "vp" ? Math.sqrt(1 + s0 * s0) : 1;
   const x = new Float32Array(latents.length);
   for (let j = 0; j < x.length; j++) x[j] = latents[j] * toVe;
   const last = plan.sigmas[plan.sigmas.length - 1];
-  const y = getSampler(plan.sampler)(diffusersDenoiser(plan, model), x, plan.sigmas, {
-    ...plan.samplerOptions,
-    ...opts,
-    [OPEN_END]: last > 0,
-  } as SamplerOptions & Record<string, unknown>);
+  // DDIM with set_alpha_to_one = false ends at sigma(t = 0) > 0: an open-ended schedule
+  const { x: y } = getSampler(plan.sampler)(diffusersDenoiser(plan, model), x, plan.sigmas, { ...plan.samplerOptions, ...opts, openEnd: last > 0 });
   if (plan.space === "vp" && last > 0) {
     const a = 1 / Math.sqrt(1 + last * last);
     for (let j = 0; j < y.length; j++) y[j] *= a;
   }
   return y;
 }
-
-

@@ -3,7 +3,8 @@
 
 import { dexp, dexpm1, dlog } from "../math/detmath.ts";
 import { inRange, oneOf } from "../validate.ts";
-import { ancestralStep, carried, type Denoiser, Loop, opt, type SamplerOptions } from "./common.ts";
+import { type Denoiser, Loop, type SamplerOptions, type SamplerResult } from "./common.ts";
+import { ancestralStep, ancestralUpdate } from "./steps.ts";
 
 export interface AncestralOptions extends SamplerOptions {
   /** Noise scale: 1 = the DDPM posterior's noise, 0 = deterministic. */
@@ -17,21 +18,17 @@ export function sampleEulerAncestral(
   x: Float32Array,
   sigmas: ArrayLike<number>,
   opts: AncestralOptions = {},
-): Float32Array {
-  const eta = inRange("eta", opt(opts, "eta", 1), 0, Infinity, "[)");
-  const sNoise = inRange("sNoise", opt(opts, "sNoise", 1), 0, Infinity, "[)");
-  const loop = new Loop("euler_ancestral", denoiser, x, sigmas, opts, { eta, sNoise }, eta > 0);
+): SamplerResult {
+  const eta = inRange("eta", opts.eta ?? 1, 0, Infinity, "[)");
+  const sNoise = inRange("sNoise", opts.sNoise ?? 1, 0, Infinity, "[)");
+  const loop = new Loop("euler_ancestral", denoiser, x, sigmas, opts, eta > 0);
   let xc = loop.x;
   for (let i = loop.start; i < loop.end; i++) {
     const s = loop.sigmas[i];
     const den = loop.denoise(xc, s);
     const { sigmaDown, sigmaUp } = ancestralStep(s, loop.sigmas[i + 1], eta);
     const next = new Float32Array(xc.length);
-    for (let j = 0; j < next.length; j++) next[j] = xc[j] + ((sigmaDown - s) * (xc[j] - den[j])) / s;
-    if (sigmaUp > 0) {
-      const z = loop.noise(i);
-      for (let j = 0; j < next.length; j++) next[j] += sNoise * sigmaUp * z[j];
-    }
+    ancestralUpdate(next, xc, den, s, { sigmaDown, sigmaUp: sNoise * sigmaUp }, sigmaUp > 0 ? loop.noise(i) : null);
     xc = next;
     loop.after(i, xc, den);
   }
@@ -41,25 +38,19 @@ export function sampleEulerAncestral(
 /**
  * DDIM (Song et al. 2021) eq. 12 with sigma_t(eta) of eq. 16, divided by sqrt(alphaBar_prev) to VE
  * space: x' = x0 + sqrt(sigma'^2 - c^2) eps + c z, eps = (x - x0) / sigma,
- * c = eta sigma' sqrt(1 - sigma'^2 / sigma^2). eta = 0 is the deterministic DDIM (= Euler on the same
- * sigmas), eta = 1 the DDPM posterior (betaTilde variance).
+ * c = eta sigma' sqrt(1 - sigma'^2 / sigma^2) (the ancestral split's sigmaUp). eta = 0 is the
+ * deterministic DDIM (= Euler on the same sigmas), eta = 1 the DDPM posterior (betaTilde variance).
  */
-export function sampleDdim(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: AncestralOptions = {}): Float32Array {
-  const eta = inRange("eta", opt(opts, "eta", 0), 0, 1);
-  const loop = new Loop("ddim", denoiser, x, sigmas, opts, { eta }, eta > 0);
+export function sampleDdim(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: AncestralOptions = {}): SamplerResult {
+  const eta = inRange("eta", opts.eta ?? 0, 0, 1);
+  const loop = new Loop("ddim", denoiser, x, sigmas, opts, eta > 0);
   let xc = loop.x;
   for (let i = loop.start; i < loop.end; i++) {
     const s = loop.sigmas[i];
-    const sn = loop.sigmas[i + 1];
     const den = loop.denoise(xc, s);
-    const c = eta * sn * Math.sqrt(1 - (sn * sn) / (s * s));
-    const dir = Math.sqrt(Math.max(0, sn * sn - c * c)) / s;
+    const split = ancestralStep(s, loop.sigmas[i + 1], eta);
     const next = new Float32Array(xc.length);
-    for (let j = 0; j < next.length; j++) next[j] = den[j] + dir * (xc[j] - den[j]);
-    if (c > 0) {
-      const z = loop.noise(i);
-      for (let j = 0; j < next.length; j++) next[j] += c * z[j];
-    }
+    ancestralUpdate(next, xc, den, s, split, split.sigmaUp > 0 ? loop.noise(i) : null);
     xc = next;
     loop.after(i, xc, den);
   }
@@ -78,26 +69,22 @@ export interface DdpmOptions extends SamplerOptions {
 /**
  * DDPM ancestral sampling (Ho et al. 2020) Alg. 2 / eq. 11 on any sigma sequence: x' ~ N(posterior mean
  * of q(x_s | x_t, x0 = D), variance), no noise on the step to sigma = 0. In VE space the posterior mean
- * is x0 + (sigma'^2 / sigma^2)(x - x0); the variance is divided by alphaBar_s.
+ * is x0 + (sigma'^2 / sigma^2)(x - x0), the ancestral move to sigmaDown = sigma'^2 / sigma; the variance
+ * is divided by alphaBar_s.
  */
-export function sampleDdpm(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: DdpmOptions = {}): Float32Array {
-  const variance = oneOf("variance", opt(opts, "variance", "betaTilde"), ["beta", "betaTilde"] as const);
-  const loop = new Loop("ddpm", denoiser, x, sigmas, opts, { variance }, true);
+export function sampleDdpm(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: DdpmOptions = {}): SamplerResult {
+  const variance = oneOf("variance", opts.variance ?? "betaTilde", ["beta", "betaTilde"] as const);
+  const loop = new Loop("ddpm", denoiser, x, sigmas, opts, true);
   let xc = loop.x;
   for (let i = loop.start; i < loop.end; i++) {
     const s = loop.sigmas[i];
     const sn = loop.sigmas[i + 1];
     const den = loop.denoise(xc, s);
-    const k = (sn * sn) / (s * s);
+    // VP: betaTilde = (1 - ab_s)/(1 - ab_t) beta, beta = 1 - ab_t/ab_s; VE variance = VP variance / ab_s
+    const v = sn === 0 ? 0 : variance === "betaTilde" ? sn * sn * (1 - (sn * sn) / (s * s)) : ((s * s - sn * sn) * (1 + sn * sn)) / (1 + s * s);
+    const sigmaUp = Math.sqrt(v);
     const next = new Float32Array(xc.length);
-    for (let j = 0; j < next.length; j++) next[j] = den[j] + k * (xc[j] - den[j]);
-    if (sn > 0) {
-      // VP: betaTilde = (1 - ab_s)/(1 - ab_t) beta, beta = 1 - ab_t/ab_s; VE variance = VP variance / ab_s
-      const v = variance === "betaTilde" ? sn * sn * (1 - k) : ((s * s - sn * sn) * (1 + sn * sn)) / (1 + s * s);
-      const sd = Math.sqrt(v);
-      const z = loop.noise(i);
-      for (let j = 0; j < next.length; j++) next[j] += sd * z[j];
-    }
+    ancestralUpdate(next, xc, den, s, { sigmaDown: (sn * sn) / s, sigmaUp }, sigmaUp > 0 ? loop.noise(i) : null);
     xc = next;
     loop.after(i, xc, den);
   }
@@ -115,21 +102,21 @@ export interface Dpmpp2mSdeOptions extends SamplerOptions {
 /**
  * DPM-Solver++(2M) SDE (Lu et al. 2022, "DPM-Solver++", sec. 5 / App. for the SDE variant; k-diffusion
  * sample_dpmpp_2m_sde): the data-prediction multistep update of the reverse SDE in lambda = -log sigma,
- * with fresh noise sigma' sqrt(1 - e^{-2 eta h}) each step.
+ * with fresh noise sigma' sqrt(1 - e^{-2 eta h}) each step. Carries the previous x0 estimate and step.
  */
 export function sampleDpmpp2mSde(
   denoiser: Denoiser,
   x: Float32Array,
   sigmas: ArrayLike<number>,
   opts: Dpmpp2mSdeOptions = {},
-): Float32Array {
-  const eta = inRange("eta", opt(opts, "eta", 1), 0, Infinity, "[)");
-  const sNoise = inRange("sNoise", opt(opts, "sNoise", 1), 0, Infinity, "[)");
-  const solverType = oneOf("solverType", opt(opts, "solverType", "midpoint"), ["midpoint", "heun"] as const);
-  const loop = new Loop("dpmpp_2m_sde", denoiser, x, sigmas, opts, { eta, sNoise, solverType }, eta > 0);
+): SamplerResult {
+  const eta = inRange("eta", opts.eta ?? 1, 0, Infinity, "[)");
+  const sNoise = inRange("sNoise", opts.sNoise ?? 1, 0, Infinity, "[)");
+  const solverType = oneOf("solverType", opts.solverType ?? "midpoint", ["midpoint", "heun"] as const);
+  const loop = new Loop("dpmpp_2m_sde", denoiser, x, sigmas, opts, eta > 0);
   let xc = loop.x;
-  let old = carried(loop.carry, "old");
-  let hLast = (loop.carry.hLast as number) ?? 0;
+  let old: Float32Array | Float64Array | null = loop.carriedArray("old", xc.length);
+  let hLast = loop.carriedNumber("hLast", 0);
   for (let i = loop.start; i < loop.end; i++) {
     const s = loop.sigmas[i];
     const sn = loop.sigmas[i + 1];

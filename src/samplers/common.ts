@@ -1,6 +1,6 @@
-// What every sampler shares, written once: argument checks, the step loop's bookkeeping (seeded noise per
-// step, onStep, AbortSignal, NaN stop, pause/resume), and the small formulas k-diffusion calls to_d,
-// get_ancestral_step and EDM's churn. Samplers stay short and read like their papers' algorithms.
+// What every sampler shares, written once: the options, the argument checks and the step loop's
+// bookkeeping (where to start and stop, seeded noise per step, onStep, AbortSignal, NaN stop). Samplers
+// stay short and read like their papers' algorithms; the formulas several of them use are in steps.ts.
 
 import type { Denoiser } from "../denoiser.ts";
 import { Rng } from "../rng.ts";
@@ -20,6 +20,25 @@ export interface StepEvent {
   denoised: Float32Array;
 }
 
+/**
+ * A sampler's loop-carried values between steps (DPM-Solver's previous x0 estimate and step size,
+ * RK45's step sizes): plain numbers and arrays of numbers, which JSON round trips exactly (it writes the
+ * shortest decimal that reads back as the same float64). Samplers without such values carry {}.
+ */
+export type Carry = Record<string, number | number[] | null>;
+
+/** Where a run stands: the next step to run and what the sampler carries into it. */
+export interface SamplerPosition {
+  /** The next step to run: 0 at the start, sigmas.length - 1 when finished. */
+  step: number;
+  carry: Carry;
+}
+
+/** What every sampler returns: the batch at `step` (the final sample when step = sigmas.length - 1). */
+export interface SamplerResult extends SamplerPosition {
+  x: Float32Array;
+}
+
 /** Options every sampler takes. */
 export interface SamplerOptions {
   /** Items in x, stored flat ([B, ...] row-major). Default 1. */
@@ -30,25 +49,24 @@ export interface SamplerOptions {
   rng?: Rng;
   onStep?: (e: StepEvent) => void;
   signal?: AbortSignal;
+  /**
+   * Continue a run that stopped early (maxSteps): pass the `step` and `carry` it returned, its x as x,
+   * and the same sigmas, rng and sampler options. The noise of step i is rng.stream(i) whoever runs it,
+   * so a run continued in pieces gives the bytes of one uninterrupted run. Default: start at step 0.
+   */
+  from?: SamplerPosition;
+  /** Run at most this many steps (>= 1), then return; the result's `step` says where to continue. Default: all. */
+  maxSteps?: number;
+  /**
+   * Accept sigmas whose last value is above 0: the run ends at that noise level instead of at the data
+   * (diffusers' DDIM with set_alpha_to_one = false stops at sigma(t = 0) > 0). Default false: sigmas
+   * must end in 0, so a forgotten final 0 is an error rather than a noisy result.
+   */
+  openEnd?: boolean;
 }
 
-/** A JSON-serialisable snapshot of a paused sampler: enough to continue with bit-identical results. */
-export interface SamplerState {
-  format: "edge-diffusion/sampler-state@1";
-  sampler: string;
-  /** The next step to run. */
-  step: number;
-  batch: number;
-  firstItem: number;
-  sigmas: number[];
-  /** The batch (float32 values, exact as JSON numbers). */
-  x: number[];
-  rng: [number, number] | null;
-  /** The sampler's own options (eta, churn, ...), restored on resume. */
-  options: Record<string, number | string | boolean>;
-  /** Loop-carried values of multistep samplers (previous x0 estimate, previous step size, ...). */
-  carry: Record<string, number | number[] | null>;
-}
+/** A sampler function of this library: (denoiser, x, sigmas, opts) -> { x, step, carry }. */
+export type SamplerFn = (denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts?: SamplerOptions & Record<string, unknown>) => SamplerResult;
 
 /** Thrown when a step produces NaN or Infinity: names the step instead of returning a grey image. */
 export class SamplingError extends Error {
@@ -60,21 +78,7 @@ export class SamplingError extends Error {
   }
 }
 
-/** Internal: the pause/resume channel of the resumable form (not part of the public options). */
-export const CONTROL: unique symbol = Symbol("edge-diffusion.sampler-control");
-/** Internal: lets the diffusers module run a schedule whose last sigma is not 0 (set_alpha_to_one=false). */
-export const OPEN_END: unique symbol = Symbol("edge-diffusion.open-end");
-
-export interface Control {
-  resume?: SamplerState;
-  maxSteps?: number;
-  /** Set by the sampler when it stops before the last step. */
-  paused?: SamplerState;
-}
-
-type WithInternals = SamplerOptions & { [CONTROL]?: Control; [OPEN_END]?: boolean };
-
-/** Check a sigma sequence: finite, >= 0, strictly descending, ending in 0, at least one step. */
+/** Check a sigma sequence: finite, >= 0, strictly descending, ending in 0 (unless openEnd), at least one step. */
 export function checkSigmas(sigmas: ArrayLike<number>, openEnd = false): Float64Array {
   if (!sigmas || typeof sigmas.length !== "number") throw new ArgumentError("sigmas", "must be an array of numbers");
   if (sigmas.length < 2) {
@@ -105,68 +109,83 @@ export class Loop {
   readonly firstItem: number;
   /** Values per item. */
   readonly size: number;
+  /** The first step this call runs (opts.from.step, else 0). */
   readonly start: number;
+  /** One past the last step this call runs (start + maxSteps, at most steps). */
   readonly end: number;
-  readonly carry: SamplerState["carry"];
-  /** The working batch: a copy of the input (or of the resumed state); samplers update it in place or replace it. */
+  /** The working batch: a copy of the input; samplers update it in place or replace it. */
   readonly x: Float32Array;
   /** Denoiser evaluations so far in this call. */
   nfe = 0;
+  private readonly carry: Carry;
   private readonly rng: Rng | undefined;
-  private readonly ctl: Control | undefined;
   private readonly sigmaBuf: Float64Array;
+  private readonly onStep: SamplerOptions["onStep"];
+  private readonly signal: AbortSignal | undefined;
 
   constructor(
     readonly name: string,
     private readonly denoiser: Denoiser,
-    x: Float32Array | null,
-    sigmas: ArrayLike<number> | null,
+    x: Float32Array,
+    sigmas: ArrayLike<number>,
     opts: SamplerOptions,
-    readonly options: Record<string, number | string | boolean>,
     needsRng: boolean,
   ) {
     if (typeof denoiser !== "function") throw new ArgumentError("denoiser", "must be a function (x, sigma, batch) => x0");
-    const o = opts as WithInternals;
-    this.ctl = o[CONTROL];
-    const resume = this.ctl?.resume;
-    if (resume) {
-      if (resume.sampler !== name) throw new ArgumentError("state.sampler", `is "${resume.sampler}", resumed with "${name}"`);
-      this.sigmas = checkSigmas(resume.sigmas, true);
-      this.batch = int("state.batch", resume.batch, 1);
-      this.firstItem = int("state.firstItem", resume.firstItem, 0);
-      this.x = Float32Array.from(resume.x);
-      this.start = int("state.step", resume.step, 0, this.sigmas.length - 1);
-      this.carry = resume.carry ?? {};
-      this.rng = resume.rng ? Rng.fromState({ key: resume.rng }) : undefined;
-    } else {
-      f32("x", x);
-      this.sigmas = checkSigmas(sigmas as ArrayLike<number>, o[OPEN_END] === true);
-      this.batch = int("batch", opts.batch ?? 1, 1);
-      this.firstItem = int("firstItem", opts.firstItem ?? 0, 0);
-      this.x = Float32Array.from(x as Float32Array);
-      this.start = 0;
-      this.carry = {};
-      if (opts.rng !== undefined && !(opts.rng instanceof Rng)) throw new ArgumentError("rng", "must be an Rng");
-      this.rng = opts.rng;
-    }
+    f32("x", x);
+    if (opts.openEnd !== undefined && typeof opts.openEnd !== "boolean") throw new ArgumentError("openEnd", "must be a boolean");
+    this.sigmas = checkSigmas(sigmas, opts.openEnd === true);
+    this.steps = this.sigmas.length - 1;
+    this.batch = int("batch", opts.batch ?? 1, 1);
+    this.firstItem = int("firstItem", opts.firstItem ?? 0, 0);
+    this.x = Float32Array.from(x);
     this.size = itemSize("x", this.x, this.batch);
+    if (opts.rng !== undefined && !(opts.rng instanceof Rng)) throw new ArgumentError("rng", "must be an Rng");
+    this.rng = opts.rng;
     if (needsRng && !this.rng) throw new ArgumentError("rng", `sampler "${name}" is stochastic and needs a seeded Rng (opts.rng)`);
     if (opts.onStep !== undefined && typeof opts.onStep !== "function") throw new ArgumentError("onStep", "must be a function");
-    this.steps = this.sigmas.length - 1;
-    const max = this.ctl?.maxSteps;
-    this.end = max === undefined ? this.steps : Math.min(this.steps, this.start + int("maxSteps", max, 1));
+    const from = opts.from;
+    if (from === undefined) {
+      this.start = 0;
+      this.carry = {};
+    } else {
+      if (from === null || typeof from !== "object") throw new ArgumentError("from", "must be { step, carry } as a previous run returned");
+      this.start = int("from.step", from.step, 0, this.steps);
+      const c = from.carry;
+      if (c === null || typeof c !== "object" || Array.isArray(c)) throw new ArgumentError("from.carry", "must be the carry object a previous run returned");
+      this.carry = c;
+    }
+    this.end = opts.maxSteps === undefined ? this.steps : Math.min(this.steps, this.start + int("maxSteps", opts.maxSteps, 1));
     this.sigmaBuf = new Float64Array(this.batch);
     this.onStep = opts.onStep;
     this.signal = opts.signal;
     this.checkAbort();
   }
 
-  private readonly onStep: SamplerOptions["onStep"];
-  private readonly signal: AbortSignal | undefined;
-
   private checkAbort(): void {
     const s = this.signal;
     if (s?.aborted) throw s.reason ?? new Error("sampling aborted");
+  }
+
+  /**
+   * An array the previous piece of this run carried (e.g. the last x0 estimate), or null when starting
+   * at step 0. Continuing without it would silently change the result, so it must be there.
+   */
+  carriedArray(key: string, length: number): Float64Array | null {
+    if (this.start === 0) return null;
+    const v = this.carry[key];
+    if (!Array.isArray(v) || v.length !== length) {
+      throw new ArgumentError(`from.carry.${key}`, `must be the array of ${length} numbers the previous run returned, got ${Array.isArray(v) ? `${v.length} values` : String(v)}`);
+    }
+    return Float64Array.from(v);
+  }
+
+  /** A number the previous piece of this run carried, or `initial` when starting at step 0. */
+  carriedNumber(key: string, initial: number): number {
+    if (this.start === 0) return initial;
+    const v = this.carry[key];
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgumentError(`from.carry.${key}`, `must be the number the previous run returned, got ${String(v)}`);
+    return v;
   }
 
   /** D(x, sigma) with the same sigma for every item; checks the result's length. */
@@ -177,13 +196,7 @@ export class Loop {
 
   /** D(x, sigma) with one sigma per item. */
   denoiseEach(x: Float32Array, sigma: Float64Array): Float32Array {
-    this.checkAbort();
-    const d = this.denoiser(x, sigma, this.batch);
-    this.nfe++;
-    if (!(d instanceof Float32Array) || d.length !== x.length) {
-      throw new ArgumentError("denoiser", `must return a Float32Array of ${x.length} values, got ${d && (d as Float32Array).length}`);
-    }
-    return d;
+    return this.denoiseEachSub(x, sigma, this.batch);
   }
 
   /** D for a sub-batch of m items (adaptive solvers evaluate only the items still stepping). */
@@ -214,67 +227,10 @@ export class Loop {
     this.checkAbort();
   }
 
-  /** Return x; when paused before the last step, hand the state to the resumable form. */
-  finish(x: Float32Array, carry: SamplerState["carry"] = {}): Float32Array {
-    if (this.ctl && this.end < this.steps) {
-      this.ctl.paused = {
-        format: "edge-diffusion/sampler-state@1",
-        sampler: this.name,
-        step: this.end,
-        batch: this.batch,
-        firstItem: this.firstItem,
-        sigmas: Array.from(this.sigmas),
-        x: Array.from(x),
-        rng: this.rng ? [this.rng.k0, this.rng.k1] : null,
-        options: this.options,
-        carry,
-      };
-    }
-    return x;
+  /** The result: x after the last step run, the step to continue from and the values to carry into it. */
+  finish(x: Float32Array, carry: Carry = {}): SamplerResult {
+    return { x, step: this.end, carry };
   }
 }
 
-/** Resolve a sampler option: from the resumed state if any, else from opts with a default. */
-export function opt<T extends number | string | boolean>(opts: SamplerOptions, key: string, def: T): T {
-  const resume = (opts as WithInternals)[CONTROL]?.resume;
-  if (resume && key in resume.options) return resume.options[key] as T;
-  const v = (opts as unknown as Record<string, unknown>)[key];
-  return (v === undefined ? def : v) as T;
-}
-
-/** A float32 carry (e.g. the previous x0 estimate) back from a state. */
-export function carried(c: SamplerState["carry"], key: string): Float32Array | null {
-  const v = c[key];
-  return Array.isArray(v) ? Float32Array.from(v) : null;
-}
-
-/**
- * k-diffusion's get_ancestral_step: split a step sigma -> sigmaNext into a deterministic move to
- * sigmaDown and fresh noise of scale sigmaUp, with sigmaDown^2 + sigmaUp^2 = sigmaNext^2. eta = 1 adds
- * the DDPM posterior's noise (its variance is sigmaNext^2 (sigma^2 - sigmaNext^2) / sigma^2), eta = 0 none.
- */
-export function ancestralStep(sigma: number, sigmaNext: number, eta = 1): { sigmaDown: number; sigmaUp: number } {
-  if (eta === 0 || sigmaNext === 0) return { sigmaDown: sigmaNext, sigmaUp: 0 };
-  const up = Math.min(sigmaNext, eta * Math.sqrt((sigmaNext * sigmaNext * (sigma * sigma - sigmaNext * sigmaNext)) / (sigma * sigma)));
-  return { sigmaDown: Math.sqrt(sigmaNext * sigmaNext - up * up), sigmaUp: up };
-}
-
-/** EDM (Karras et al. 2022) Alg. 2 lines 4-6: gamma_i = min(S_churn / N, sqrt 2 - 1) inside [S_tmin, S_tmax]. */
-export function churnGamma(sigma: number, steps: number, sChurn: number, sTmin: number, sTmax: number): number {
-  return sChurn > 0 && sigma >= sTmin && sigma <= sTmax ? Math.min(sChurn / steps, Math.SQRT2 - 1) : 0;
-}
-
-/** y = a x + b z elementwise (float64 arithmetic, float32 storage); returns out. */
-export function axpby(a: number, x: Float32Array, b: number, z: Float32Array, out = new Float32Array(x.length)): Float32Array {
-  for (let j = 0; j < x.length; j++) out[j] = a * x[j] + b * z[j];
-  return out;
-}
-
-/** The Karras ODE derivative d = (x - D) / sigma (k-diffusion's to_d; EDM eq. 4 with sigma(t) = t). */
-export function toD(x: Float32Array, denoised: Float32Array, sigma: number, out = new Float32Array(x.length)): Float32Array {
-  for (let j = 0; j < x.length; j++) out[j] = (x[j] - denoised[j]) / sigma;
-  return out;
-}
-
 export type { Denoiser };
-export { Rng };

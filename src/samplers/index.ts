@@ -1,22 +1,35 @@
-// Samplers: plain functions (denoiser, x, sigmas, opts) -> x over the one Denoiser contract, a registry
-// by name (k-diffusion's names), and the resumable form: run k steps, keep a JSON state, continue.
+// Samplers: plain functions (denoiser, x, sigmas, opts) -> { x, step, carry } over the one Denoiser
+// contract, and a registry by name (k-diffusion's names). Every sampler resumes by argument: run k steps
+// with maxSteps, keep the returned step and carry (JSON-safe), continue with `from`.
 
-import type { Denoiser } from "../denoiser.ts";
 import type { Rng } from "../rng.ts";
-import { ArgumentError, int, oneOf } from "../validate.ts";
+import { ArgumentError, oneOf } from "../validate.ts";
 import { sampleDdim, sampleDdpm, sampleDpmpp2mSde, sampleEulerAncestral } from "./ancestral.ts";
-import { CONTROL, type Control, type SamplerOptions, type SamplerState } from "./common.ts";
-import { inpaint, type SamplerFn } from "./guidance.ts";
+import type { SamplerFn } from "./common.ts";
 import { sampleLangevin, samplePc } from "./langevin.ts";
 import { sampleDpmpp2m, sampleEuler, sampleHeun } from "./ode.ts";
 import { sampleRk45 } from "./rk45.ts";
 
-export * from "./common.ts";
+export {
+  checkSigmas,
+  SamplingError,
+  type Carry,
+  type SamplerFn,
+  type SamplerOptions,
+  type SamplerPosition,
+  type SamplerResult,
+  type StepEvent,
+} from "./common.ts";
+export { ancestralStep, ancestralUpdate, churnGamma, type AncestralSplit } from "./steps.ts";
 export * from "./ode.ts";
 export * from "./ancestral.ts";
 export * from "./langevin.ts";
 export * from "./rk45.ts";
-export * from "./guidance.ts";
+export { dopri5, type BatchRhs } from "./dopri5.ts";
+export * from "./likelihood.ts";
+export * from "./inpaint.ts";
+export * from "./img2img.ts";
+export * from "./augment.ts";
 
 /** Every sampler by name. */
 export const SAMPLERS = {
@@ -46,52 +59,4 @@ export function initialNoise(rng: Rng, batch: number, size: number, sigmaMax: nu
   if (!(sigmaMax > 0 && Number.isFinite(sigmaMax))) throw new ArgumentError("sigmaMax", `must be finite and > 0, got ${sigmaMax}`);
   for (let j = 0; j < x.length; j++) x[j] *= sigmaMax;
   return x;
-}
-
-export interface Resumable {
-  /** The batch after the steps run so far. */
-  x: Float32Array;
-  /** null when finished; otherwise a JSON-serialisable state for resumeSampling. */
-  state: SamplerState | null;
-}
-
-const RESUMABLE: Record<string, SamplerFn> = { ...SAMPLERS, inpaint: inpaint as unknown as SamplerFn };
-
-/**
- * The resumable form: run at most `maxSteps` steps of sampler `name` and return x with the state to
- * continue from (null when done). Continuing with resumeSampling gives bit-identical results to one
- * uninterrupted run: the state carries x, the step, the sigmas, the Rng key, the sampler's options and
- * its loop-carried values.
- */
-export function startSampling(
-  name: string,
-  denoiser: Denoiser,
-  x: Float32Array,
-  sigmas: ArrayLike<number>,
-  opts: SamplerOptions & Record<string, unknown> & { maxSteps: number },
-): Resumable {
-  const fn = name === "inpaint" ? RESUMABLE.inpaint : getSampler(name);
-  const ctl: Control = { maxSteps: int("maxSteps", opts.maxSteps, 1) };
-  const y = fn(denoiser, x, sigmas, { ...opts, [CONTROL]: ctl } as SamplerOptions & Record<string, unknown>);
-  return { x: y, state: ctl.paused ?? null };
-}
-
-/**
- * Continue a paused run for at most `maxSteps` more steps (all remaining by default). Options that are
- * not serialisable (onStep, signal) and inpainting's known/mask are passed again; everything else comes
- * from the state.
- */
-export function resumeSampling(
-  state: SamplerState,
-  denoiser: Denoiser,
-  opts: SamplerOptions & Record<string, unknown> & { maxSteps?: number } = {},
-): Resumable {
-  if (!state || state.format !== "edge-diffusion/sampler-state@1") {
-    throw new ArgumentError("state", 'must be a sampler state (format "edge-diffusion/sampler-state@1")');
-  }
-  const fn = state.sampler === "inpaint" ? RESUMABLE.inpaint : getSampler(state.sampler);
-  const ctl: Control = { resume: state };
-  if (opts.maxSteps !== undefined) ctl.maxSteps = int("maxSteps", opts.maxSteps, 1);
-  const y = fn(denoiser, new Float32Array(0), [], { ...opts, [CONTROL]: ctl } as SamplerOptions & Record<string, unknown>);
-  return { x: y, state: ctl.paused ?? null };
 }

@@ -3,7 +3,7 @@
 // noise levels (NCSN), and as the corrector of a predictor-corrector sampler (score SDE).
 
 import { inRange, int, oneOf } from "../validate.ts";
-import { type Denoiser, Loop, opt, type SamplerOptions } from "./common.ts";
+import { type Denoiser, Loop, type SamplerOptions, type SamplerResult } from "./common.ts";
 
 export interface LangevinOptions extends SamplerOptions {
   /** Langevin steps per noise level (NCSN's T). Default 100. */
@@ -20,11 +20,11 @@ export interface LangevinOptions extends SamplerOptions {
  * alpha_i = epsilon sigma_i^2 / sigma_L^2. One sampler step = one level; the final step to sigma = 0
  * runs its level and then denoises (Jolicoeur-Martineau et al. 2021's "denoising jump").
  */
-export function sampleLangevin(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: LangevinOptions = {}): Float32Array {
-  const T = int("stepsPerLevel", opt(opts, "stepsPerLevel", 100), 1);
-  const epsilon = inRange("epsilon", opt(opts, "epsilon", 2e-5), 0, Infinity, "()");
-  const denoise = opt(opts, "denoise", true);
-  const loop = new Loop("langevin", denoiser, x, sigmas, opts, { stepsPerLevel: T, epsilon, denoise }, true);
+export function sampleLangevin(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: LangevinOptions = {}): SamplerResult {
+  const T = int("stepsPerLevel", opts.stepsPerLevel ?? 100, 1);
+  const epsilon = inRange("epsilon", opts.epsilon ?? 2e-5, 0, Infinity, "()");
+  const denoise = opts.denoise ?? true;
+  const loop = new Loop("langevin", denoiser, x, sigmas, opts, true);
   const sig = loop.sigmas;
   const sigmaL = sig[sig.length - 1] > 0 ? sig[sig.length - 1] : sig[sig.length - 2];
   let xc = loop.x;
@@ -75,12 +75,12 @@ export interface PcOptions extends SamplerOptions {
  * Euler-Maruyama of dx = -d[sigma^2] s + sqrt(d[sigma^2]) dw in sigma, x + 2 sigma (sigma - sigma') s +
  * sqrt(2 sigma (sigma - sigma')) z. The step to sigma = 0 returns the mean, D(x, sigma) (noise removal).
  */
-export function samplePc(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: PcOptions = {}): Float32Array {
-  const predictor = oneOf("predictor", opt(opts, "predictor", "reverseDiffusion"), ["reverseDiffusion", "eulerMaruyama", "none"] as const);
-  const nc = int("correctorSteps", opt(opts, "correctorSteps", 1), 0);
-  const snr = inRange("snr", opt(opts, "snr", 0.16), 0, Infinity, "()");
-  const snrNorm = oneOf("snrNorm", opt(opts, "snrNorm", "item"), ["item", "expected"] as const);
-  const loop = new Loop("pc", denoiser, x, sigmas, opts, { predictor, correctorSteps: nc, snr, snrNorm }, true);
+export function samplePc(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: PcOptions = {}): SamplerResult {
+  const predictor = oneOf("predictor", opts.predictor ?? "reverseDiffusion", ["reverseDiffusion", "eulerMaruyama", "none"] as const);
+  const nc = int("correctorSteps", opts.correctorSteps ?? 1, 0);
+  const snr = inRange("snr", opts.snr ?? 0.16, 0, Infinity, "()");
+  const snrNorm = oneOf("snrNorm", opts.snrNorm ?? "item", ["item", "expected"] as const);
+  const loop = new Loop("pc", denoiser, x, sigmas, opts, true);
   const B = loop.batch;
   const m = loop.size;
   let xc = loop.x;

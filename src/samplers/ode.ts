@@ -3,7 +3,8 @@
 
 import { dexpm1, dlog } from "../math/detmath.ts";
 import { finite, inRange } from "../validate.ts";
-import { carried, churnGamma, type Denoiser, Loop, opt, type SamplerOptions } from "./common.ts";
+import { type Denoiser, Loop, type SamplerOptions, type SamplerResult } from "./common.ts";
+import { churnGamma } from "./steps.ts";
 
 /** EDM's stochastic churn (Alg. 2): S_churn (0 = deterministic), S_tmin, S_tmax, S_noise. */
 export interface ChurnOptions extends SamplerOptions {
@@ -14,10 +15,10 @@ export interface ChurnOptions extends SamplerOptions {
 }
 
 function churnOptions(opts: ChurnOptions): Record<string, number> {
-  const sChurn = opt(opts, "sChurn", 0);
-  const sTmin = opt(opts, "sTmin", 0);
-  const sTmax = opt(opts, "sTmax", Number.MAX_VALUE);
-  const sNoise = opt(opts, "sNoise", 1);
+  const sChurn = opts.sChurn ?? 0;
+  const sTmin = opts.sTmin ?? 0;
+  const sTmax = opts.sTmax ?? Number.MAX_VALUE;
+  const sNoise = opts.sNoise ?? 1;
   inRange("sChurn", sChurn, 0, Infinity, "[)");
   finite("sTmin", sTmin);
   finite("sTmax", sTmax);
@@ -42,9 +43,9 @@ function churn(loop: Loop, i: number, x: Float32Array, o: Record<string, number>
 }
 
 /** Euler's method on the PF-ODE, with EDM churn (Karras et al. 2022, Alg. 2 without the correction). */
-export function sampleEuler(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: ChurnOptions = {}): Float32Array {
+export function sampleEuler(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: ChurnOptions = {}): SamplerResult {
   const o = churnOptions(opts);
-  const loop = new Loop("euler", denoiser, x, sigmas, opts, o, o.sChurn > 0);
+  const loop = new Loop("euler", denoiser, x, sigmas, opts, o.sChurn > 0);
   let xc = loop.x;
   for (let i = loop.start; i < loop.end; i++) {
     const [xh, sigmaHat] = churn(loop, i, xc, o);
@@ -59,9 +60,9 @@ export function sampleEuler(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLi
 }
 
 /** EDM (Karras et al. 2022) Alg. 2: Heun's 2nd-order method with churn; the step to sigma = 0 is Euler. */
-export function sampleHeun(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: ChurnOptions = {}): Float32Array {
+export function sampleHeun(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: ChurnOptions = {}): SamplerResult {
   const o = churnOptions(opts);
-  const loop = new Loop("heun", denoiser, x, sigmas, opts, o, o.sChurn > 0);
+  const loop = new Loop("heun", denoiser, x, sigmas, opts, o.sChurn > 0);
   let xc = loop.x;
   const n = xc.length;
   for (let i = loop.start; i < loop.end; i++) {
@@ -90,13 +91,14 @@ export function sampleHeun(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLik
 
 /**
  * DPM-Solver++ (Lu et al. 2022) Alg. 2, "2M": a 2nd-order multistep solver in lambda = -log sigma on
- * the x0 estimates; the first step and the step to sigma = 0 are 1st order.
+ * the x0 estimates; the first step and the step to sigma = 0 are 1st order. Carries the previous x0
+ * estimate and step.
  */
-export function sampleDpmpp2m(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: SamplerOptions = {}): Float32Array {
-  const loop = new Loop("dpmpp_2m", denoiser, x, sigmas, opts, {}, false);
+export function sampleDpmpp2m(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: SamplerOptions = {}): SamplerResult {
+  const loop = new Loop("dpmpp_2m", denoiser, x, sigmas, opts, false);
   let xc = loop.x;
-  let old = carried(loop.carry, "old");
-  let hLast = (loop.carry.hLast as number) ?? 0;
+  let old: Float32Array | Float64Array | null = loop.carriedArray("old", xc.length);
+  let hLast = loop.carriedNumber("hLast", 0);
   for (let i = loop.start; i < loop.end; i++) {
     const s = loop.sigmas[i];
     const sNext = loop.sigmas[i + 1];

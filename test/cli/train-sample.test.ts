@@ -134,8 +134,8 @@ describe("edge-diffusion sample", () => {
     const png = decode(r.bytes);
     expect(png.width).toBe(2 * 28 + 3 * 2);
     expect(png.height).toBe(2 * 28 + 3 * 2);
-    expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "euler", seed: 0, label: 10, guidance: 1, format: "png" })).toThrow(/--label: must be an integer in \[0, 9\]/);
-    expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "nope", seed: 0, label: 1, guidance: 1, format: "png" })).toThrow(/--sampler: must be one of/);
+    expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "euler", seed: 0, label: 10, guidance: 1, format: "png" })).toThrow(/^label: must be an integer in \[0, 9\]/);
+    expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "nope", seed: 0, label: 1, guidance: 1, format: "png" })).toThrow(/^sampler: must be one of/);
   });
 
   it("the built CLI runs img2img and inpaint from PNGs and names a PNG of the wrong size", async () => {
@@ -163,6 +163,10 @@ describe("edge-diffusion sample", () => {
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain(`wrote ${out}`);
     expect(decode(readFileSync(out)).width).toBeGreaterThan(28);
+    // the library names its option (label); the CLI reports it under the flag that set it
+    const badLabel = spawnSync(process.execPath, ["dist/cli.js", "sample", "--model", modelPath, "--count", "1", "--steps", "1", "--label", "10", "--out", out], { encoding: "utf8" });
+    expect(badLabel.status).toBe(2);
+    expect(badLabel.stderr).toMatch(/edge-diffusion sample: --label: must be an integer in \[0, 9\]/);
     const junk = join(dir, "junk.safetensors");
     writeFileSync(junk, new Uint8Array(100));
     const bad = spawnSync(process.execPath, ["dist/cli.js", "sample", "--model", junk], { encoding: "utf8" });

@@ -65,6 +65,6 @@ export async function fingerprint(lib, seed = 7) {
   const den = lib.networkDenoiser(net, precond, [1, 8, 8], Int32Array.of(3, 7));
   const sig4 = lib.karrasSigmas(4, 0.002, 80);
   const x = lib.initialNoise(rng, 2, 64, sig4[0]);
-  parts.unet = await sha256(bytesOf(lib.getSampler("heun")(den, x, sig4, { batch: 2, rng })));
+  parts.unet = await sha256(bytesOf(lib.getSampler("heun")(den, x, sig4, { batch: 2, rng }).x));
   return parts;
 }

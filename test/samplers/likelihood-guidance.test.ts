@@ -50,12 +50,12 @@ describe("guidance and applications", () => {
       return gm.conditionalDenoiser(x, s, b, l);
     };
     const sig = karrasSigmas(20, 0.002, 40);
-    const x = getSampler("heun")(guidedDenoiser(model, labels, 1), initialNoise(new Rng(2), N, 2, 40), sig, { batch: N });
+    const x = getSampler("heun")(guidedDenoiser(model, labels, 1), initialNoise(new Rng(2), N, 2, 40), sig, { batch: N }).x;
     expect(calls).toBe(39);
     const st = componentStats(gm, x);
     expect(st.weight[1]).toBeGreaterThan(0.995);
     expect(Math.abs(st.mean[1][0] - 2)).toBeLessThan(4.5 * Math.sqrt(0.15 / N));
-    const u = getSampler("heun")(guidedDenoiser(model, labels, 0), initialNoise(new Rng(2), N, 2, 40), sig, { batch: N });
+    const u = getSampler("heun")(guidedDenoiser(model, labels, 0), initialNoise(new Rng(2), N, 2, 40), sig, { batch: N }).x;
     expect(worstZ(gm, u).z).toBeLessThan(4.5);
     expect(() => guidedDenoiser(gm.denoiser as never, labels, 3)).toThrow(/conditional model/);
   });
@@ -85,7 +85,7 @@ describe("guidance and applications", () => {
     const mean = m1 / wsum;
     const variance = m2 / wsum - mean * mean;
     const sig = karrasSigmas(50, 0.002, 40);
-    const x = inpaint(gm.denoiser, initialNoise(new Rng(3), N, 2, 40), sig, { batch: N, rng: new Rng(3), known, mask, resample: 4 });
+    const x = inpaint(gm.denoiser, initialNoise(new Rng(3), N, 2, 40), sig, { batch: N, rng: new Rng(3), known, mask, resample: 4 }).x;
     let s1 = 0;
     let s2 = 0;
     for (let b = 0; b < N; b++) {
@@ -106,12 +106,21 @@ describe("guidance and applications", () => {
     expect(img2imgSigmas(sig, 0.01).length).toBe(2);
     for (const bad of [0, 1.5, Number.NaN]) expect(() => img2imgSigmas(sig, bad)).toThrow(/strength/);
     const image = new Float32Array(2 * N).fill(0.3);
-    const near = img2img(getSampler("euler"), gm.denoiser, image, sig, { batch: N, rng: new Rng(4), strength: 0.2 });
+    const near = img2img(getSampler("euler"), gm.denoiser, image, sig, { batch: N, rng: new Rng(4), strength: 0.2 }).x;
     let far = 0;
     for (let j = 0; j < near.length; j++) far = Math.max(far, Math.abs(near[j] - 0.3));
     expect(far).toBeLessThan(0.5);
-    const full = img2img(getSampler("heun"), gm.denoiser, image, sig, { batch: N, rng: new Rng(4), strength: 1 });
+    const full = img2img(getSampler("heun"), gm.denoiser, image, sig, { batch: N, rng: new Rng(4), strength: 1 }).x;
     expect(worstZ(gm, full).z).toBeLessThan(4.5);
+    // cut short, it continues with the sampler over the tail it ran on, to the same bytes
+    const o = { batch: 64, rng: new Rng(4), strength: 0.5 };
+    const one = img2img(getSampler("dpmpp_2m_sde"), gm.denoiser, image.subarray(0, 128), sig, o);
+    const part = img2img(getSampler("dpmpp_2m_sde"), gm.denoiser, image.subarray(0, 128), sig, { ...o, maxSteps: 4 });
+    expect(part.step).toBe(4);
+    const rest = getSampler("dpmpp_2m_sde")(gm.denoiser, part.x, img2imgSigmas(sig, 0.5), { ...o, from: part });
+    expect(rest.step).toBe(10);
+    expect(Array.from(rest.x)).toEqual(Array.from(one.x));
+    expect(() => img2img(getSampler("euler"), gm.denoiser, image, sig, { ...o, from: part })).toThrow(/from/);
   });
   it("augment: class-conditional samples, the same whatever the chunk size", () => {
     const labels = Int32Array.from({ length: 10 }, (_, i) => i % 3);

@@ -37,7 +37,7 @@ const CASES: [string, string, number, Record<string, unknown>][] = [
 function run(fn: SamplerFn, steps: number, o: Record<string, unknown>, seed = 7): Float32Array {
   const rng = new Rng(seed);
   const sig = steps === 2 ? Float64Array.from([SIGMA_MAX, 0.002, 0]) : karrasSigmas(steps, 0.002, SIGMA_MAX);
-  return fn(gm.denoiser, initialNoise(rng, N, 2, SIGMA_MAX), sig, { batch: N, rng, ...o });
+  return fn(gm.denoiser, initialNoise(rng, N, 2, SIGMA_MAX), sig, { batch: N, rng, ...o }).x;
 }
 
 describe("samplers reproduce the Gaussian mixture", () => {
@@ -59,7 +59,7 @@ describe("samplers reproduce the Gaussian mixture", () => {
     const rng = new Rng(7);
     const sig = new Float64Array(21);
     for (let i = 0; i < 20; i++) sig[i] = 10 * 0.001 ** (i / 19);
-    const x = getSampler("langevin")(gm.denoiser, initialNoise(rng, N, 2, 10), sig, { batch: N, rng });
+    const x = getSampler("langevin")(gm.denoiser, initialNoise(rng, N, 2, 10), sig, { batch: N, rng }).x;
     const z = worstZ(gm, x);
     const ed = energyDistance(ref, x, 2);
     expect(z.z, z.where).toBeLessThan(4.5);
@@ -73,7 +73,7 @@ describe("samplers reproduce the Gaussian mixture", () => {
       return d;
     };
     const rng = new Rng(7);
-    const x = getSampler("heun")(broken, initialNoise(rng, N, 2, SIGMA_MAX), karrasSigmas(20, 0.002, SIGMA_MAX), { batch: N });
+    const x = getSampler("heun")(broken, initialNoise(rng, N, 2, SIGMA_MAX), karrasSigmas(20, 0.002, SIGMA_MAX), { batch: N }).x;
     const ed = energyDistance(ref, x, 2);
     expect(ed, `energy distance (floor ${floor.toExponential(2)})`).toBeGreaterThan(4 * floor);
     expect(worstZ(gm, x).z).toBeGreaterThan(4.5);
