@@ -1,14 +1,14 @@
 // Generate samples from a loaded model: the whole path from seed to PNG or tensor bytes, used by
 // `edge-diffusion sample`, the Worker example and the browser demo. Runtime-neutral.
 import { useKernels } from "./autograd/backend.ts";
-import { guidedDenoiser } from "./denoisers/index.ts";
+import { guidedDenoiser } from "./denoiser/guidance.ts";
 import { imageGrid } from "./image/grid.ts";
 import { encodePng } from "./image/png.ts";
 import { writeSafetensors } from "./io/safetensors.ts";
 import { initKernels } from "./kernels/index.ts";
 import type { LoadedModel } from "./model.ts";
 import { Rng } from "./rng.ts";
-import type { Denoiser } from "./denoiser.ts";
+import type { Denoiser } from "./denoiser/contract.ts";
 import type { SamplerState } from "./samplers/common.ts";
 import { getSampler, img2img, initialNoise, inpaint, resumeSampling, SAMPLER_NAMES, startSampling } from "./samplers/index.ts";
 import { karrasSigmas } from "./schedule/sigmas.ts";

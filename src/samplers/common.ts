@@ -2,7 +2,7 @@
 // step, onStep, AbortSignal, NaN stop, pause/resume), and the small formulas k-diffusion calls to_d,
 // get_ancestral_step and EDM's churn. Samplers stay short and read like their papers' algorithms.
 
-import type { Denoiser } from "../denoiser.ts";
+import type { Denoiser } from "../denoiser/contract.ts";
 import { Rng } from "../rng.ts";
 import { ArgumentError, f32, int, itemSize } from "../validate.ts";
 

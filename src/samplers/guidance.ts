@@ -2,7 +2,7 @@
 // class-conditional data augmentation. Classifier-free guidance is a Denoiser wrapper
 // (denoisers/guidedDenoiser), so every sampler can use it.
 
-import type { Denoiser } from "../denoiser.ts";
+import type { Denoiser } from "../denoiser/contract.ts";
 import { Rng } from "../rng.ts";
 import { ArgumentError, f32, inRange, int, itemSize, sameLength } from "../validate.ts";
 import { checkSigmas, Loop, opt, type SamplerOptions } from "./common.ts";

@@ -1,7 +1,7 @@
 // Samplers: plain functions (denoiser, x, sigmas, opts) -> x over the one Denoiser contract, a registry
 // by name (k-diffusion's names), and the resumable form: run k steps, keep a JSON state, continue.
 
-import type { Denoiser } from "../denoiser.ts";
+import type { Denoiser } from "../denoiser/contract.ts";
 import type { Rng } from "../rng.ts";
 import { ArgumentError, int, oneOf } from "../validate.ts";
 import { sampleDdim, sampleDdpm, sampleDpmpp2mSde, sampleEulerAncestral } from "./ancestral.ts";

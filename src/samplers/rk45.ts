@@ -6,7 +6,7 @@
 // sigma_min to sigma_max. Each batch item has its own step-size controller, so an item's path does not
 // depend on which batch it is in.
 
-import type { Denoiser } from "../denoiser.ts";
+import type { Denoiser } from "../denoiser/contract.ts";
 import { dexp, dlog, dpow } from "../math/detmath.ts";
 import { Rng } from "../rng.ts";
 import { ArgumentError, f32, int, itemSize, oneOf, positive } from "../validate.ts";

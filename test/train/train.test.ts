@@ -7,9 +7,10 @@ import { Rng } from "../../src/rng.ts";
 import { discreteSchedule } from "../../src/schedule/discrete.ts";
 import { VPLinear } from "../../src/schedule/continuous.ts";
 import { karrasSigmas } from "../../src/schedule/sigmas.ts";
+import { networkDenoiser } from "../../src/denoiser/network-denoiser.ts";
+import { edmPreconditioner, vpPreconditioner } from "../../src/denoiser/precondition.ts";
 import { diffusionLoss, type LossConfig } from "../../src/train/loss.ts";
-import { edmPreconditioner, vpPreconditioner } from "../../src/train/precondition.ts";
-import { NonFiniteLossError, networkDenoiser, train } from "../../src/train/trainer.ts";
+import { NonFiniteLossError, train } from "../../src/train/trainer.ts";
 
 /** Two Gaussian blobs at (-1, 0) and (1, 0) with std 0.1, n points, seeded. */
 function blobs(n: number, seed: number): Float32Array {
