@@ -26,7 +26,7 @@ import { writeFileSync, mkdirSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Denoiser } from "../src/denoiser.ts";
+import type { Denoiser } from "../src/denoiser/contract.ts";
 import { Rng } from "../src/rng.ts";
 import { getSampler, initialNoise } from "../src/samplers/index.ts";
 import { karrasSigmas } from "../src/schedule/index.ts";

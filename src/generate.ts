@@ -3,14 +3,14 @@
 // serves every mode (plain, img2img, inpainting), whole (generate) or a few steps at a time
 // (generateSteps). Errors name the options as this API spells them (count, steps, ...).
 import { useKernels } from "./autograd/backend.ts";
-import { guidedDenoiser } from "./denoisers/index.ts";
+import { guidedDenoiser } from "./denoiser/guidance.ts";
 import { imageGrid } from "./image/grid.ts";
 import { encodePng } from "./image/png.ts";
 import { writeSafetensors } from "./io/safetensors.ts";
 import { initKernels } from "./kernels/index.ts";
 import type { LoadedModel } from "./model.ts";
 import { Rng } from "./rng.ts";
-import type { Denoiser } from "./denoiser.ts";
+import type { Denoiser } from "./denoiser/contract.ts";
 import type { Carry, SamplerOptions, SamplerResult } from "./samplers/common.ts";
 import { img2imgSigmas, img2imgStart } from "./samplers/img2img.ts";
 import { getSampler, initialNoise, SAMPLER_NAMES } from "./samplers/index.ts";

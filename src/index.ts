@@ -20,24 +20,24 @@ export {
   convertPrediction,
   vpFromVeSigma,
   type Prediction,
-} from "./param.ts";
+} from "./denoiser/conversions.ts";
 export { dexp, dexpm1, dlog, dlog1p, dpow, dsin, dcos, dsigmoid } from "./math/detmath.ts";
 export { shapeImages, SHAPE_NAMES, type ShapeName } from "./data/shapes.ts";
 export { imageGrid, type Image8, type GridOptions } from "./image/grid.ts";
 export { encodePng } from "./image/png.ts";
-export type { Denoiser } from "./denoiser.ts";
+export type { Denoiser, LabelledDenoiser } from "./denoiser/contract.ts";
 export * from "./samplers/index.ts";
 export { GaussianMixture, type MixtureSpec } from "./testbed/index.ts";
-export { predictionDenoiser, edmDenoiser, discreteDenoiser, guidedDenoiser, type Model, type CondDenoiser, type PredictionOptions } from "./denoisers/index.ts";
+export { predictionDenoiser, edmDenoiser, discreteDenoiser, type Model, type PredictionOptions } from "./denoiser/wrappers.ts";
+export { guidedDenoiser } from "./denoiser/guidance.ts";
+export { diffusersDenoiser, type DiffusersModel, type DiffusersTimesteps } from "./denoiser/diffusers.ts";
 export {
   DIFFUSERS_SCHEDULERS,
   diffusersAlphasCumprod,
   diffusersPlan,
-  diffusersDenoiser,
   sampleDiffusers,
   type DiffusersConfig,
   type DiffusersPlan,
-  type DiffusersModel,
   type DiffusersSchedulerName,
 } from "./diffusers/index.ts";
 export {
@@ -68,10 +68,12 @@ export * as ops from "./autograd/ops.ts";
 export { Module } from "./nn/module.ts";
 export { ScoreMLP, DEFAULT_MLP, type MLPConfig } from "./nn/mlp.ts";
 export { UNet, MNIST_UNET, type UNetConfig } from "./nn/unet.ts";
-export { edmPreconditioner, vpPreconditioner, PARAMETERIZATIONS, type Preconditioner, type Parameterization, type Coefficients } from "./train/precondition.ts";
-export { diffusionLoss, preconditionedForward, type LossConfig, type Network, type SigmaSampling, type Weighting } from "./train/loss.ts";
+export { edmPreconditioner, vpPreconditioner, PARAMETERIZATIONS, type Preconditioner, type Parameterization, type Coefficients } from "./denoiser/precondition.ts";
+export { preconditionedForward, type Network } from "./denoiser/network.ts";
+export { networkDenoiser, type InferenceOptions } from "./denoiser/network-denoiser.ts";
+export { diffusionLoss, type LossConfig, type SigmaSampling, type Weighting } from "./train/loss.ts";
 export { AdamW, EMA, type AdamOptions } from "./train/optim.ts";
-export { train, networkDenoiser, NonFiniteLossError, type InferenceOptions, type TrainOptions, type TrainResult, type Progress } from "./train/trainer.ts";
+export { train, NonFiniteLossError, type TrainOptions, type TrainResult, type Progress } from "./train/trainer.ts";
 export { saveModel, loadModel, buildNetwork, buildPreconditioner, type LoadedModel, type NetworkConfig, type PrecondSpec } from "./model.ts";
 export { presetConfig, PRESET_NAMES, type PresetName, type Preset, type PresetImage } from "./presets.ts";
 export { readSafetensors, writeSafetensors, toFloat32, SafetensorsError, DEFAULT_MAX_HEADER_BYTES, DTYPES, type Dtype, type SafeTensor, type TensorInput, type TensorData, type SafetensorsFile, type ReadOptions, type SafetensorsErrorCode } from "./io/safetensors.ts";

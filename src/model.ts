@@ -4,16 +4,16 @@
 // therefore also a model: loadModel takes its EMA weights. Runtime-neutral (bytes in, bytes out): Node,
 // Deno, Bun, Workers and browsers load models the same way.
 
-import type { Denoiser } from "./denoiser.ts";
 import { packCheckpoint, unpackCheckpoint, type ParamMap } from "./io/checkpoint.ts";
 import { DEFAULT_MLP, ScoreMLP, type MLPConfig } from "./nn/mlp.ts";
 import { UNet, type UNetConfig } from "./nn/unet.ts";
 import { discreteSchedule, type BetaScheduleName } from "./schedule/discrete.ts";
 import { VPCosine, VPLinear } from "./schedule/continuous.ts";
-import type { Network } from "./train/loss.ts";
-import { edmPreconditioner, vpPreconditioner, type Preconditioner } from "./train/precondition.ts";
+import type { LabelledDenoiser } from "./denoiser/contract.ts";
+import type { Network } from "./denoiser/network.ts";
+import { networkDenoiser, type InferenceOptions } from "./denoiser/network-denoiser.ts";
+import { edmPreconditioner, vpPreconditioner, type Preconditioner } from "./denoiser/precondition.ts";
 import { BufferPool } from "./autograd/pool.ts";
-import { networkDenoiser, type InferenceOptions } from "./train/trainer.ts";
 import { ArgumentError } from "./validate.ts";
 
 export type NetworkConfig = MLPConfig | UNetConfig;
@@ -61,7 +61,7 @@ export interface LoadedModel {
    * call (label -1, or numClasses, is "no label": the unconditional model of classifier-free guidance).
    * Every denoiser of one model shares the model's activation pool (`pool`), unless opts gives another.
    */
-  denoiser(labels?: Int32Array, opts?: InferenceOptions): Denoiser & ((x: Float32Array, sigma: Float64Array, batch: number, labels?: Int32Array) => Float32Array);
+  denoiser(labels?: Int32Array, opts?: InferenceOptions): LabelledDenoiser;
 }
 
 export interface SaveOptions {

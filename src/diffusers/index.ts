@@ -1,15 +1,16 @@
 // diffusers compatibility: map a scheduler config (DDPM, DDIM, Euler, Heun, DPM-Solver++ multistep) onto
-// our sigma sequences, samplers and a Denoiser wrapper, so a discrete network (x, t) -> output written
-// for diffusers (timesteps 0..T-1) runs here and gives diffusers' results. Derived from diffusers'
-// documented formulas (src/diffusers/schedulers/scheduling_*.py): betas and alphas_cumprod are float32
-// as in PyTorch, VP-space schedulers (DDPM, DDIM, DPM-Solver) are run in VE space (x_ve = x_vp / alpha),
-// which is the same update divided by alpha. Plain data and functions: no stateful scheduler object.
+// our sigma sequences, samplers and a Denoiser wrapper (src/denoiser/diffusers.ts), so a discrete network
+// (x, t) -> output written for diffusers (timesteps 0..T-1) runs here and gives diffusers' results.
+// Derived from diffusers' documented formulas (src/diffusers/schedulers/scheduling_*.py): betas and
+// alphas_cumprod are float32 as in PyTorch, VP-space schedulers (DDPM, DDIM, DPM-Solver) are run in VE
+// space (x_ve = x_vp / alpha), which is the same update divided by alpha. Plain data and functions: no
+// stateful scheduler object.
 
-import type { Denoiser } from "../denoiser.ts";
+import { vpFromVeSigma, type Prediction } from "../denoiser/conversions.ts";
+import { diffusersDenoiser, sigmaToT, type DiffusersModel } from "../denoiser/diffusers.ts";
 import { dlog, dpow } from "../math/detmath.ts";
-import { conversionCoefficients, type Prediction } from "../param.ts";
 import { cosineAlphaBar } from "../schedule/betas.ts";
-import { ArgumentError, f32, finite, int, itemSize, oneOf } from "../validate.ts";
+import { ArgumentError, f32, finite, int, itemSize, oneOf, positive } from "../validate.ts";
 import type { SamplerOptions } from "../samplers/common.ts";
 import { getSampler, type SamplerName } from "../samplers/index.ts";
 
@@ -104,16 +105,6 @@ function npRound(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
-/** diffusers' _sigma_to_t: linear interpolation in log sigma over the training table (t ascending). */
-function sigmaToT(sigma: number, logSigmas: Float64Array): number {
-  const ls = dlog(Math.max(sigma, 1e-10));
-  let low = 0;
-  for (let i = 0; i < logSigmas.length; i++) if (ls - logSigmas[i] >= 0) low = i;
-  low = Math.min(low, logSigmas.length - 2);
-  const w = Math.min(1, Math.max(0, (logSigmas[low] - ls) / (logSigmas[low] - logSigmas[low + 1])));
-  return (1 - w) * low + w * (low + 1);
-}
-
 /** Build the plan of `scheduler` with `config` for `steps` inference steps. */
 export function diffusersPlan(scheduler: DiffusersSchedulerName, config: DiffusersConfig, steps: number): DiffusersPlan {
   oneOf("scheduler", scheduler, DIFFUSERS_SCHEDULERS);
@@ -158,7 +149,7 @@ export function diffusersPlan(scheduler: DiffusersSchedulerName, config: Diffuse
   const samplerOptions: Record<string, unknown> = {};
   let initNoiseSigma = 1;
   let space: "vp" | "ve" = "vp";
-  const clip = config.clip_sample ? finite("clip_sample_range", config.clip_sample_range ?? 1) : undefined;
+  const clip = config.clip_sample ? positive("clip_sample_range", config.clip_sample_range ?? 1) : undefined;
   if (isK || (isDpm && config.use_karras_sigmas)) {
     // np.interp(timesteps, arange(T), table), float64 on the float32 table
     let s = ts.map((t) => {
@@ -237,45 +228,6 @@ function arangeDown(start: number, step: number): number[] {
   return out;
 }
 
-/** A network in diffusers' convention: (sample, timestep per item, batch) -> model output. */
-export type DiffusersModel = (x: Float32Array, t: Float64Array, batch: number) => Float32Array;
-
-/**
- * The Denoiser of a diffusers-convention model under a plan: x_in = x / sqrt(1 + sigma^2) (= alpha x;
- * diffusers' scale_model_input, or the VP sample), the plan's timestep for sigma (log-sigma
- * interpolation for other sigmas), and the prediction converted to x0 (param.ts), clipped if configured.
- */
-export function diffusersDenoiser(plan: DiffusersPlan, model: DiffusersModel): Denoiser {
-  if (typeof model !== "function") throw new ArgumentError("model", "must be a function (x, t, batch) => output");
-  const tOf = new Map<number, number>();
-  for (let i = 0; i < plan.timesteps.length; i++) tOf.set(plan.sigmas[i], plan.timesteps[i]);
-  const ac = plan.alphasCumprod;
-  const logTable = Float64Array.from(ac, (a) => dlog(Math.sqrt((1 - a) / a)));
-  return (x, sigma, batch) => {
-    const n = x.length / batch;
-    const xin = new Float32Array(x.length);
-    const t = new Float64Array(batch);
-    const al = new Float64Array(batch);
-    for (let b = 0; b < batch; b++) {
-      t[b] = tOf.get(sigma[b]) ?? sigmaToT(sigma[b], logTable);
-      al[b] = 1 / Math.sqrt(1 + sigma[b] * sigma[b]);
-      for (let j = b * n; j < (b + 1) * n; j++) xin[j] = al[b] * x[j];
-    }
-    const out = model(xin, t, batch);
-    if (!(out instanceof Float32Array) || out.length !== x.length) throw new ArgumentError("model", `must return a Float32Array of ${x.length} values`);
-    const y = new Float32Array(x.length);
-    for (let b = 0; b < batch; b++) {
-      const [cx, cp] = plan.prediction === "x0" ? [0, 1] : conversionCoefficients(plan.prediction, "x0", al[b], sigma[b] * al[b]);
-      for (let j = b * n; j < (b + 1) * n; j++) {
-        let v = cx * xin[j] + cp * out[j];
-        if (plan.clip !== undefined) v = Math.max(-plan.clip, Math.min(plan.clip, v));
-        y[j] = v;
-      }
-    }
-    return y;
-  };
-}
-
 /**
  * Run a plan: `latents` as diffusers' pipeline would pass them (noise times initNoiseSigma), returned in
  * diffusers' output space. The stochastic schedulers draw their noise from opts.rng (not torch's), so
@@ -299,7 +251,7 @@ export function sampleDiffusers(
   // DDIM with set_alpha_to_one = false ends at sigma(t = 0) > 0: an open-ended schedule
   const { x: y } = getSampler(plan.sampler)(diffusersDenoiser(plan, model), x, plan.sigmas, { ...plan.samplerOptions, ...opts, openEnd: last > 0 });
   if (plan.space === "vp" && last > 0) {
-    const a = 1 / Math.sqrt(1 + last * last);
+    const a = vpFromVeSigma(last).alpha;
     for (let j = 0; j < y.length; j++) y[j] *= a;
   }
   return y;

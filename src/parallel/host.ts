@@ -8,7 +8,7 @@ import { kernels } from "../autograd/backend.ts";
 import type { LoadedModel } from "../model.ts";
 import { loadModel } from "../model.ts";
 import { ArgumentError } from "../validate.ts";
-import { checkDenoiserCall, type InferenceOptions } from "../train/trainer.ts";
+import { checkDenoiserCall, type InferenceOptions } from "../denoiser/network-denoiser.ts";
 import { BATCH, DONE, ERROR, ERROR_LEN, GEN, HAS_LABELS, type Layout, MAX_THREADS, PROGRESS, readError, runShare, sharedBytes, STOP, views } from "./shared.ts";
 
 /** What a worker needs to start serving: structured-cloneable (postMessage, workerData). */

@@ -5,6 +5,8 @@
 // index; workers bump DONE when their share is written. Which thread ran an item never changes its
 // bytes: the network's output for an item does not depend on the batch it ran in.
 
+import type { LabelledDenoiser } from "../denoiser/contract.ts";
+
 export const GEN = 0; // job generation: workers wait on it
 export const DONE = 1; // workers finished with the current job
 export const BATCH = 2; // items in the current job
@@ -63,10 +65,8 @@ export function views(buf: SharedArrayBuffer, l: Layout): Views {
   };
 }
 
-type NetCall = (x: Float32Array, sigma: Float64Array, batch: number, labels?: Int32Array) => Float32Array;
-
 /** Run thread t's share of the current job: micro-batches t, t + T, t + 2T, ... */
-export function runShare(v: Views, l: Layout, t: number, denoise: NetCall): void {
+export function runShare(v: Views, l: Layout, t: number, denoise: LabelledDenoiser): void {
   const batch = Atomics.load(v.ctrl, BATCH);
   const hasLabels = Atomics.load(v.ctrl, HAS_LABELS) === 1;
   const D = l.itemSize;

@@ -1,6 +1,6 @@
 // Class-conditional data augmentation: one generated sample per requested label, in chunks.
 
-import type { Denoiser } from "../denoiser.ts";
+import type { Denoiser } from "../denoiser/contract.ts";
 import { Rng } from "../rng.ts";
 import { ArgumentError, int } from "../validate.ts";
 import { checkSigmas, type SamplerFn, type SamplerOptions } from "./common.ts";

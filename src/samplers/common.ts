@@ -2,7 +2,7 @@
 // bookkeeping (where to start and stop, seeded noise per step, onStep, AbortSignal, NaN stop). Samplers
 // stay short and read like their papers' algorithms; the formulas several of them use are in steps.ts.
 
-import type { Denoiser } from "../denoiser.ts";
+import type { Denoiser } from "../denoiser/contract.ts";
 import { Rng } from "../rng.ts";
 import { ArgumentError, f32, int, itemSize } from "../validate.ts";
 

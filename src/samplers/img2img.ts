@@ -1,7 +1,7 @@
 // img2img / SDEdit (Meng et al. 2022): noise an image part way and sample back over the rest of the
 // sigma sequence.
 
-import type { Denoiser } from "../denoiser.ts";
+import type { Denoiser } from "../denoiser/contract.ts";
 import { Rng } from "../rng.ts";
 import { ArgumentError, f32, inRange, int, itemSize } from "../validate.ts";
 import { checkSigmas, type SamplerFn, type SamplerOptions, type SamplerResult } from "./common.ts";

@@ -2,7 +2,7 @@
 // modeling through SDEs", sec. 4.3 and App. D.2; Chen et al. 2018 / Grathwohl et al. 2019 for the change
 // of variables), integrated with the same adaptive RK45 as the rk45 sampler.
 
-import type { Denoiser } from "../denoiser.ts";
+import type { Denoiser } from "../denoiser/contract.ts";
 import { dexp, dlog } from "../math/detmath.ts";
 import { Rng } from "../rng.ts";
 import { ArgumentError, f32, int, itemSize, oneOf, positive } from "../validate.ts";

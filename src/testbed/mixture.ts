@@ -5,7 +5,7 @@
 // Samplers can be explored and tested against it without training anything. Scalar math is float64 with
 // the deterministic exp/log (same bytes in every engine); outputs are float32 like any Denoiser's.
 
-import type { Denoiser } from "../denoiser.ts";
+import type { Denoiser, LabelledDenoiser } from "../denoiser/contract.ts";
 import { dexp, dlog } from "../math/detmath.ts";
 import type { Rng } from "../rng.ts";
 import { ArgumentError, finite, int, itemSize } from "../validate.ts";
@@ -240,9 +240,10 @@ export class GaussianMixture {
 
   /**
    * The class-conditional exact denoiser: label k in 0..K-1 denoises under component k alone, label -1
-   * under the whole mixture (the null class of classifier-free guidance).
+   * (or no labels) under the whole mixture (the null class of classifier-free guidance).
    */
-  readonly conditionalDenoiser = (x: Float32Array, sigma: Float64Array, batch: number, labels: Int32Array): Float32Array => {
+  readonly conditionalDenoiser: LabelledDenoiser = (x, sigma, batch, labels) => {
+    if (labels === undefined) return this.denoise(x, sigma, batch);
     const d = this.dim;
     if (itemSize("x", x, batch) !== d) throw new ArgumentError("x", `items must have ${d} values`);
     if (labels.length !== batch) throw new ArgumentError("labels", `must have one label per item (${batch})`);

@@ -8,14 +8,14 @@
 // the same); "min-snr" multiplies the x0-space error by min(SNR, gamma) (Hang et al. 2023), i.e.
 // w = min(SNR, gamma) c_out^2 on F's target, with SNR = 1/sigma^2.
 
-import { alloc } from "../autograd/pool.ts";
-import { Tensor } from "../autograd/tensor.ts";
 import { mse } from "../autograd/ops.ts";
+import type { Tensor } from "../autograd/tensor.ts";
+import { preconditionedForward, type Network } from "../denoiser/network.ts";
+import type { Preconditioner } from "../denoiser/precondition.ts";
 import { dexp } from "../math/detmath.ts";
 import type { Rng } from "../rng.ts";
 import type { Schedule } from "../schedule/types.ts";
 import { ArgumentError, inRange, int, positive } from "../validate.ts";
-import type { Coefficients, Preconditioner } from "./precondition.ts";
 
 export type SigmaSampling = { kind: "uniform-t"; schedule: Schedule } | { kind: "lognormal"; pMean: number; pStd: number };
 export type Weighting = { kind: "simple" } | { kind: "min-snr"; gamma: number };
@@ -25,13 +25,6 @@ export interface LossConfig {
   weighting: Weighting;
   /** Probability of replacing a label by "no label" (classifier-free guidance training). */
   labelDropout: number;
-}
-
-/** A network the loss and the Denoiser wrapper can call. */
-export interface Network {
-  forward(x: Tensor, cNoise: ArrayLike<number>, labels?: Int32Array): Tensor;
-  parameters(): Map<string, Tensor>;
-  readonly config: { numClasses: number };
 }
 
 /** Draw one VE sigma per item from u (uniforms) or z (normals). */
@@ -52,33 +45,6 @@ export function drawSigmas(s: SigmaSampling, u: Float64Array, z: Float64Array): 
     throw new ArgumentError("sigmas.kind", `must be "uniform-t" or "lognormal", got ${JSON.stringify((s as { kind: unknown }).kind)}`);
   }
   return out;
-}
-
-/**
- * Run F on a batch at the given sigmas: returns F's output (a graph node) and each item's coefficients.
- * This is the one place a network is called; the loss and networkDenoiser both use it.
- */
-export function preconditionedForward(
-  net: Network,
-  precond: Preconditioner,
-  x: Float32Array,
-  sigmas: Float64Array,
-  shape: readonly number[],
-  labels?: Int32Array,
-): { F: Tensor; coefs: Coefficients[] } {
-  const B = shape[0];
-  if (sigmas.length !== B) throw new ArgumentError("sigma", `must have one value per batch item (${B}), got ${sigmas.length}`);
-  const D = x.length / B;
-  const coefs: Coefficients[] = [];
-  const xin = alloc(x.length);
-  const cNoise = new Float64Array(B);
-  for (let b = 0; b < B; b++) {
-    const c = precond.at(sigmas[b]);
-    coefs.push(c);
-    cNoise[b] = c.cNoise;
-    for (let i = b * D; i < (b + 1) * D; i++) xin[i] = c.cIn * x[i];
-  }
-  return { F: net.forward(new Tensor(xin, shape), cNoise, labels), coefs };
 }
 
 /**

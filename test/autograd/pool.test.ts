@@ -11,8 +11,8 @@ import { createTsKernels } from "../../src/kernels/ts/index.ts";
 import { ScoreMLP } from "../../src/nn/mlp.ts";
 import { UNet, type UNetConfig } from "../../src/nn/unet.ts";
 import { Rng } from "../../src/rng.ts";
-import { edmPreconditioner } from "../../src/train/precondition.ts";
-import { networkDenoiser } from "../../src/train/trainer.ts";
+import { networkDenoiser } from "../../src/denoiser/network-denoiser.ts";
+import { edmPreconditioner } from "../../src/denoiser/precondition.ts";
 
 const tinyUNet: UNetConfig = { kind: "unet", inChannels: 1, size: 8, channels: [8, 16], resBlocks: 1, attentionLevels: [1], groups: 4, embDim: 8, numClasses: 3 };
 const precond = edmPreconditioner(0.5);

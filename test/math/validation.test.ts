@@ -3,7 +3,7 @@
 // shows the value it got.
 
 import { describe, expect, it } from "vitest";
-import { conversionCoefficients, convertPrediction, vpFromVeSigma } from "../../src/param.ts";
+import { conversionCoefficients, convertPrediction, vpFromVeSigma } from "../../src/denoiser/conversions.ts";
 import { ddpmReverseVariance, forwardChain, forwardStep, posterior, posteriorMean, qSample } from "../../src/process.ts";
 import { Rng } from "../../src/rng.ts";
 import {

@@ -1,6 +1,6 @@
 // Exact likelihood against a Gaussian's closed form; guidance, inpainting, img2img, augmentation.
 import { describe, expect, it } from "vitest";
-import { guidedDenoiser } from "../../src/denoisers/index.ts";
+import { guidedDenoiser } from "../../src/denoiser/guidance.ts";
 import { Rng } from "../../src/rng.ts";
 import { karrasSigmas } from "../../src/schedule/index.ts";
 import { augment, getSampler, img2img, img2imgSigmas, initialNoise, inpaint, logLikelihood } from "../../src/samplers/index.ts";
@@ -44,7 +44,7 @@ describe("guidance and applications", () => {
   it("classifier-free guidance: one batched call of 2B items; scale 1 samples the class, 0 the mixture", () => {
     const labels = new Int32Array(N).fill(1);
     let calls = 0;
-    const model = (x: Float32Array, s: Float64Array, b: number, l: Int32Array) => {
+    const model = (x: Float32Array, s: Float64Array, b: number, l?: Int32Array) => {
       calls++;
       expect(b).toBe(2 * N);
       return gm.conditionalDenoiser(x, s, b, l);

@@ -1,15 +1,14 @@
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Tensor } from "../../src/autograd/tensor.ts";
 import { DEFAULT_MLP, ScoreMLP } from "../../src/nn/mlp.ts";
 import { MNIST_UNET, UNet } from "../../src/nn/unet.ts";
 import { Rng } from "../../src/rng.ts";
 import { discreteSchedule } from "../../src/schedule/discrete.ts";
-import { VPLinear } from "../../src/schedule/continuous.ts";
 import { karrasSigmas } from "../../src/schedule/sigmas.ts";
+import { networkDenoiser } from "../../src/denoiser/network-denoiser.ts";
+import { edmPreconditioner, vpPreconditioner } from "../../src/denoiser/precondition.ts";
 import { diffusionLoss, type LossConfig } from "../../src/train/loss.ts";
-import { edmPreconditioner, vpPreconditioner } from "../../src/train/precondition.ts";
-import { NonFiniteLossError, networkDenoiser, train } from "../../src/train/trainer.ts";
+import { NonFiniteLossError, train } from "../../src/train/trainer.ts";
 
 /** Two Gaussian blobs at (-1, 0) and (1, 0) with std 0.1, n points, seeded. */
 function blobs(n: number, seed: number): Float32Array {
@@ -26,52 +25,6 @@ function blobs(n: number, seed: number): Float32Array {
 
 const edmLoss: LossConfig = { sigmas: { kind: "lognormal", pMean: -1.2, pStd: 1.2 }, weighting: { kind: "simple" }, labelDropout: 0 };
 const small = { ...DEFAULT_MLP, hidden: 32, blocks: 1 };
-
-describe("preconditioning", () => {
-  const sched = discreteSchedule("linear");
-  const preconds = [vpPreconditioner("eps", sched), vpPreconditioner("x0", sched), vpPreconditioner("v", new VPLinear()), edmPreconditioner(0.5)];
-
-  it("D = c_skip x + c_out F equals x0 exactly when F hits its regression target (x0 - c_skip x) / c_out", () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...preconds), fc.double({ min: 0.01, max: 50, noNaN: true }), fc.double({ min: -3, max: 3, noNaN: true }), fc.double({ min: -3, max: 3, noNaN: true }), (p, sigma, x0, n) => {
-        const { cSkip, cOut } = p.at(sigma);
-        const x = x0 + sigma * n;
-        const F = (x0 - cSkip * x) / cOut;
-        expect(cSkip * x + cOut * F).toBeCloseTo(x0, 9);
-      }),
-      { seed: 11, numRuns: 200 },
-    );
-  });
-
-  it("eps and v targets are the usual ones: F* = eps for eps, F* = alpha eps - sigma_vp x0 for v", () => {
-    const rng = new Rng(3);
-    for (let k = 0; k < 50; k++) {
-      const u = rng.stream(k).uniform(new Float64Array(3));
-      const sigma = 0.05 + 10 * u[0];
-      const x0 = 2 * u[1] - 1;
-      const n = 2 * u[2] - 1;
-      const x = x0 + sigma * n;
-      const e = preconds[0].at(sigma);
-      expect((x0 - e.cSkip * x) / e.cOut).toBeCloseTo(n, 9);
-      const v = preconds[2].at(sigma);
-      const alpha = 1 / Math.sqrt(1 + sigma * sigma);
-      expect((x0 - v.cSkip * x) / v.cOut).toBeCloseTo(alpha * n - sigma * alpha * x0, 9);
-    }
-  });
-
-  it("EDM coefficients follow Karras et al. 2022 Table 1", () => {
-    const c = edmPreconditioner(0.5).at(2);
-    expect(c.cSkip).toBeCloseTo(0.25 / 4.25, 14);
-    expect(c.cOut).toBeCloseTo(1 / Math.sqrt(4.25), 14);
-    expect(c.cIn).toBeCloseTo(1 / Math.sqrt(4.25), 14);
-    expect(c.cNoise).toBeCloseTo(Math.log(2) / 4, 14);
-  });
-
-  it("a VP model's c_noise is its timestep: the discrete t whose sigma was asked for", () => {
-    const p = preconds[0];
-    for (const t of [1, 10, 500, 1000]) expect(p.at(sched.sigma(t) / sched.alpha(t)).cNoise).toBeCloseTo(t, 6);
-  });
-});
 
 describe("the loss", () => {
   it("min-SNR-gamma weight is min(SNR, gamma)/SNR for eps: at sigma with SNR < gamma it equals the simple loss", () => {

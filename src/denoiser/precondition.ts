@@ -6,16 +6,16 @@
 // in VE space x = x0 + sigma n. The loss uses the same coefficients: F's regression target is
 // (x0 - c_skip x) / c_out, so training and sampling cannot drift apart.
 //
-// For a VP model (alpha = 1/sqrt(1 + sigma^2), sigma_vp = alpha sigma, x_vp = alpha x):
-//   eps: c_skip = 1,           c_out = -sigma,        c_in = alpha   (x0 = x - sigma eps)
-//   x0:  c_skip = 0,           c_out = 1,             c_in = alpha
-//   v:   c_skip = alpha^2,     c_out = -sigma_vp,     c_in = alpha   (x0 = alpha x_vp - sigma_vp v)
+// A VP model (eps, x0 or v) sees x_vp = alpha x, alpha = 1/sqrt(1 + sigma^2), and its output converts to
+// x0 = cx x_vp + cp F (conversions.ts, vpToX0): c_in = alpha, c_skip = cx alpha, c_out = cp. For eps that
+// is x0 = x - sigma eps; for v, x0 = alpha x_vp - sigma_vp v (Salimans & Ho 2022).
 // EDM:   c_skip = sd^2/(s^2+sd^2), c_out = s sd / sqrt(s^2+sd^2), c_in = 1/sqrt(s^2+sd^2), c_noise = ln(s)/4.
 // A VP model's c_noise is its time t: the discrete timestep (1..T) or continuous t at that log-SNR.
 
 import { dlog } from "../math/detmath.ts";
 import type { Schedule } from "../schedule/types.ts";
 import { ArgumentError, oneOf, positive } from "../validate.ts";
+import { vpToX0 } from "./conversions.ts";
 
 export type Parameterization = "eps" | "x0" | "v" | "edm";
 export const PARAMETERIZATIONS: readonly Parameterization[] = ["eps", "x0", "v", "edm"];
@@ -51,11 +51,8 @@ export function vpPreconditioner(parameterization: "eps" | "x0" | "v", schedule:
     sigmaMax: sMax,
     at(sigma: number): Coefficients {
       positive("sigma", sigma);
-      const alpha = 1 / Math.sqrt(1 + sigma * sigma);
-      const cNoise = schedule.tOfLogSnr(-2 * dlog(sigma));
-      if (parameterization === "eps") return { cSkip: 1, cOut: -sigma, cIn: alpha, cNoise };
-      if (parameterization === "x0") return { cSkip: 0, cOut: 1, cIn: alpha, cNoise };
-      return { cSkip: alpha * alpha, cOut: -sigma * alpha, cIn: alpha, cNoise };
+      const { alpha, cx, cp } = vpToX0(parameterization, sigma);
+      return { cSkip: cx * alpha, cOut: cp, cIn: alpha, cNoise: schedule.tOfLogSnr(-2 * dlog(sigma)) };
     },
     toJSON: () => ({ parameterization, schedule: schedule.name }),
   };

@@ -6,10 +6,11 @@
 //   v     = (-sigma, alpha)        v = alpha eps - sigma x0  (Salimans & Ho 2022, "progressive distillation")
 //   score = (0, -1/sigma)          grad log q(x_t | x_0) = -eps / sigma  (Song et al. 2021; Vincent 2011)
 // Given x and a prediction p of kind F, solve [alpha sigma; f0 f1] [x0; eps] = [x; p] and recombine as
-// kind G: out = cx x + cp p. One formula covers all 16 conversions, so they cannot drift apart.
+// kind G: out = cx x + cp p. One formula covers all 16 conversions, so they cannot drift apart; every
+// wrapper and preconditioner of this folder takes its coefficients from here (vpToX0 for VP networks).
 
-import { ArgumentError, f32, finite, itemSize, oneOf, sameLength } from "./validate.ts";
-import type { PerItem } from "./process.ts";
+import type { PerItem } from "../process.ts";
+import { ArgumentError, f32, finite, itemSize, oneOf, sameLength } from "../validate.ts";
 
 export type Prediction = "eps" | "x0" | "v" | "score";
 export const PREDICTIONS: readonly Prediction[] = ["eps", "x0", "v", "score"];
@@ -96,4 +97,15 @@ export function vpFromVeSigma(sigmaVe: number): { alpha: number; sigma: number }
   if (sigmaVe < 0) throw new ArgumentError("sigmaVe", `must be >= 0, got ${sigmaVe}`);
   const alpha = 1 / Math.sqrt(1 + sigmaVe * sigmaVe);
   return { alpha, sigma: sigmaVe * alpha };
+}
+
+/**
+ * How a VP network is read from a VE-space sampler: at VE level sigmaVe it sees x_vp = alpha x (alpha and
+ * sigma from vpFromVeSigma), predicts `kind` in its own (VP) terms, and x0 = cx x_vp + cp pred. The one
+ * VP conversion: the VP preconditioner, the prediction wrapper and diffusers' wrapper all read it here.
+ */
+export function vpToX0(kind: Prediction, sigmaVe: number): { alpha: number; sigma: number; cx: number; cp: number } {
+  const { alpha, sigma } = vpFromVeSigma(sigmaVe);
+  const [cx, cp] = conversionCoefficients(kind, "x0", alpha, sigma);
+  return { alpha, sigma, cx, cp };
 }

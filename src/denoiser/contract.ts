@@ -9,3 +9,10 @@
  * Returns a new Float32Array of x.length values: the x0 estimate (it may not alias x).
  */
 export type Denoiser = (x: Float32Array, sigma: Float64Array, batch: number) => Float32Array;
+
+/**
+ * A Denoiser that also takes class labels, one per item: label -1 is the null (unconditional) class of
+ * classifier-free guidance (Ho & Salimans 2022). Called without labels it is a plain Denoiser (a fixed
+ * labelling, or the unconditional model), so it goes wherever a Denoiser goes.
+ */
+export type LabelledDenoiser = (x: Float32Array, sigma: Float64Array, batch: number, labels?: Int32Array) => Float32Array;

@@ -1,9 +1,9 @@
-// Parameterizations (src/param.ts): eps, x0, v and score against formulas written out here, round trips in
+// Parameterizations (src/denoiser/conversions.ts): eps, x0, v and score against formulas written out here, round trips in
 // float32 with a tolerance propagated from the coefficients, composition, and the undefined conversions.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PREDICTIONS, type Prediction, conversionCoefficients, convertPrediction, vpFromVeSigma } from "../../src/param.ts";
+import { PREDICTIONS, type Prediction, conversionCoefficients, convertPrediction, vpFromVeSigma } from "../../src/denoiser/conversions.ts";
 import { Rng } from "../../src/rng.ts";
 import { expectArgumentError } from "../support/errors.ts";
 import { EPS64, U32 } from "../support/ulp.ts";

@@ -1,21 +1,20 @@
-// Wrappers that turn a network and its parameterization into a Denoiser (design.md sec. 1). They are
-// network-agnostic: a model is any function of (input, noise input, batch[, cond]) -> output, so the
-// training issue reuses them for its losses.
+// Wrappers that turn a network function and its parameterization into a Denoiser (design.md sec. 1).
+// They are network-agnostic: a model is any function of (input, noise input, batch[, labels]) -> output
+// (a trained Network object goes through network-denoiser.ts instead), and every coefficient comes from
+// conversions.ts or precondition.ts, the same ones the loss uses.
 
-import type { Denoiser } from "../denoiser.ts";
 import { dlog } from "../math/detmath.ts";
-import { conversionCoefficients, PREDICTIONS, type Prediction } from "../param.ts";
 import type { DiscreteSchedule } from "../schedule/discrete.ts";
-import { edmPreconditioner } from "../train/precondition.ts";
 import { ArgumentError, oneOf, positive } from "../validate.ts";
+import type { LabelledDenoiser } from "./contract.ts";
+import { conversionCoefficients, PREDICTIONS, vpToX0, type Prediction } from "./conversions.ts";
+import { edmPreconditioner } from "./precondition.ts";
 
 /** A network: input batch, one noise-conditioning value per item (t, c_noise, ...), batch, optional labels. */
 export type Model = (x: Float32Array, cNoise: Float64Array, batch: number, cond?: Int32Array) => Float32Array;
 
-/** A class-conditional denoiser; label -1 is the null (unconditional) class of classifier-free guidance. */
-export type CondDenoiser = (x: Float32Array, sigma: Float64Array, batch: number, labels: Int32Array) => Float32Array;
-
-function checkOut(out: Float32Array, n: number): Float32Array {
+/** The model's output, checked: a Float32Array of n values (else ArgumentError naming "model"). */
+export function checkModelOutput(out: Float32Array, n: number): Float32Array {
   if (!(out instanceof Float32Array) || out.length !== n) throw new ArgumentError("model", `must return a Float32Array of ${n} values`);
   return out;
 }
@@ -34,32 +33,38 @@ export interface PredictionOptions {
   clip?: number;
 }
 
-/** A Denoiser from a network predicting eps, x0, v or the score, in VP or VE space (conversion in param.ts). */
-export function predictionDenoiser(model: Model, opts: PredictionOptions): CondDenoiser & Denoiser {
+/**
+ * A Denoiser from a network predicting eps, x0, v or the score, in VP or VE space: x0 = cx x_in + cp F in
+ * the network's own space (conversions.ts; vpToX0 for VP).
+ */
+export function predictionDenoiser(model: Model, opts: PredictionOptions): LabelledDenoiser {
   if (typeof model !== "function") throw new ArgumentError("model", "must be a function");
   oneOf("prediction", opts.prediction, PREDICTIONS);
   oneOf("space", opts.space, ["vp", "ve"] as const);
   if (typeof opts.cNoise !== "function") throw new ArgumentError("cNoise", "must be a function of sigma");
   if (opts.clip !== undefined) positive("clip", opts.clip);
+  const vp = opts.space === "vp";
   return (x: Float32Array, sigma: Float64Array, batch: number, labels?: Int32Array) => {
     const n = x.length / batch;
     const cn = new Float64Array(batch);
-    const scale = new Float64Array(batch);
-    const xin = opts.space === "vp" ? new Float32Array(x.length) : x;
+    const cx = new Float64Array(batch);
+    const cp = new Float64Array(batch);
+    const xin = vp ? new Float32Array(x.length) : x;
     for (let b = 0; b < batch; b++) {
       cn[b] = opts.cNoise(sigma[b]);
-      scale[b] = opts.space === "vp" ? 1 / Math.sqrt(1 + sigma[b] * sigma[b]) : 1;
-      if (opts.space === "vp") for (let j = b * n; j < (b + 1) * n; j++) xin[j] = scale[b] * x[j];
+      if (vp) {
+        // the network sees x_vp = alpha x and predicts in VP terms
+        const c = vpToX0(opts.prediction, sigma[b]);
+        [cx[b], cp[b]] = [c.cx, c.cp];
+        for (let j = b * n; j < (b + 1) * n; j++) xin[j] = c.alpha * x[j];
+      } else [cx[b], cp[b]] = conversionCoefficients(opts.prediction, "x0", 1, sigma[b]);
     }
-    const out = checkOut(model(xin, cn, batch, labels), x.length);
+    const out = checkModelOutput(model(xin, cn, batch, labels), x.length);
     const y = new Float32Array(x.length);
     for (let b = 0; b < batch; b++) {
-      const alpha = scale[b];
-      const s = opts.space === "vp" ? sigma[b] * alpha : sigma[b];
-      // x0 = cx * x_in + cp * pred, in the model's space (x0 is the same in both spaces)
-      const [cx, cp] = opts.prediction === "x0" ? [0, 1] : conversionCoefficients(opts.prediction, "x0", alpha, s);
+      // x0 = cx x_in + cp pred, in the model's space (x0 is the same in both spaces)
       for (let j = b * n; j < (b + 1) * n; j++) {
-        let v = cx * xin[j] + cp * out[j];
+        let v = cx[b] * xin[j] + cp[b] * out[j];
         if (opts.clip !== undefined) v = Math.max(-opts.clip, Math.min(opts.clip, v));
         y[j] = v;
       }
@@ -73,9 +78,9 @@ export function predictionDenoiser(model: Model, opts: PredictionOptions): CondD
  * c_noise) with c_skip = sd^2 / (sigma^2 + sd^2), c_out = sigma sd / sqrt(sigma^2 + sd^2),
  * c_in = 1 / sqrt(sigma^2 + sd^2), c_noise = ln(sigma) / 4.
  */
-export function edmDenoiser(model: Model, sigmaData = 0.5): CondDenoiser & Denoiser {
+export function edmDenoiser(model: Model, sigmaData = 0.5): LabelledDenoiser {
   if (typeof model !== "function") throw new ArgumentError("model", "must be a function");
-  // the coefficients are the training loss's (src/train/precondition.ts), so the two cannot drift apart
+  // the coefficients are the training loss's (precondition.ts), so the two cannot drift apart
   const pre = edmPreconditioner(sigmaData, Number.MIN_VALUE, Number.MAX_VALUE);
   return (x: Float32Array, sigma: Float64Array, batch: number, labels?: Int32Array) => {
     const n = x.length / batch;
@@ -86,7 +91,7 @@ export function edmDenoiser(model: Model, sigmaData = 0.5): CondDenoiser & Denoi
       cn[b] = coefs[b].cNoise;
       for (let j = b * n; j < (b + 1) * n; j++) xin[j] = coefs[b].cIn * x[j];
     }
-    const F = checkOut(model(xin, cn, batch, labels), x.length);
+    const F = checkModelOutput(model(xin, cn, batch, labels), x.length);
     const y = new Float32Array(x.length);
     for (let b = 0; b < batch; b++) {
       const { cSkip, cOut } = coefs[b];
@@ -106,40 +111,11 @@ export function discreteDenoiser(
   schedule: DiscreteSchedule,
   prediction: Prediction,
   opts: { round?: boolean; clip?: number } = {},
-): CondDenoiser & Denoiser {
+): LabelledDenoiser {
   const tOf = (sigma: number): number => {
     const t = schedule.tOfLogSnr(-2 * dlog(sigma)) - 1; // ours is 1-indexed
     const c = Math.max(0, t);
     return opts.round ? Math.round(c) : c;
   };
   return predictionDenoiser(model, { prediction, space: "vp", cNoise: tOf, clip: opts.clip });
-}
-
-/**
- * Classifier-free guidance (Ho & Salimans 2022, eq. 6 in x0 form): D = D_u + w (D_c - D_u), with the
- * conditional and unconditional passes batched as one call of 2B items (labels then the null label -1).
- * w = 1 is the conditional model, w = 0 the unconditional one.
- */
-export function guidedDenoiser(model: CondDenoiser, labels: Int32Array, scale: number): Denoiser {
-  if (typeof model !== "function" || model.length < 4) {
-    throw new ArgumentError("model", "guidance needs a conditional model (x, sigma, batch, labels) => x0");
-  }
-  if (!(labels instanceof Int32Array)) throw new ArgumentError("labels", "must be an Int32Array of class labels (one per item)");
-  if (!Number.isFinite(scale)) throw new ArgumentError("scale", `must be a finite number, got ${scale}`);
-  return (x, sigma, batch) => {
-    if (labels.length !== batch) throw new ArgumentError("labels", `must have one label per item (${batch}), got ${labels.length}`);
-    const n = x.length;
-    const x2 = new Float32Array(2 * n);
-    x2.set(x);
-    x2.set(x, n);
-    const s2 = new Float64Array(2 * batch);
-    s2.set(sigma);
-    s2.set(sigma, batch);
-    const l2 = new Int32Array(2 * batch).fill(-1);
-    l2.set(labels);
-    const out = checkOut(model(x2, s2, 2 * batch, l2), 2 * n);
-    const y = new Float32Array(n);
-    for (let j = 0; j < n; j++) y[j] = out[n + j] + scale * (out[j] - out[n + j]);
-    return y;
-  };
 }
