@@ -25,7 +25,12 @@ export interface LayerReport {
   entryCycles: Cycle[];
   unranked: string[];
   unresolved: { from: string; specifier: string }[];
+  /** Imports the ranks allow but scripts/layers.mjs's FORBIDDEN rules out. */
+  forbidden: { from: string; to: string; why: string }[];
 }
 
-export function checkLayers(srcDir: string, options?: { layers?: Layers; selfImports?: Readonly<Record<string, string>> }): LayerReport;
+/** [from entries, to entries, why]: imports ruled out whatever the ranks say. */
+export type Forbidden = ReadonlyArray<readonly [readonly string[], readonly string[], string]>;
+
+export function checkLayers(srcDir: string, options?: { layers?: Layers; selfImports?: Readonly<Record<string, string>>; forbidden?: Forbidden }): LayerReport;
 export function problems(report: LayerReport): string[];

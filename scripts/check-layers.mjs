@@ -12,7 +12,7 @@ import { readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
-import { LAYERS, SELF_IMPORTS } from "./layers.mjs";
+import { FORBIDDEN, LAYERS, SELF_IMPORTS } from "./layers.mjs";
 
 const SOURCE = /\.(ts|mts|cts|tsx)$/;
 
@@ -29,7 +29,7 @@ const SOURCE = /\.(ts|mts|cts|tsx)$/;
  * @param {{ layers?: Layers, selfImports?: Readonly<Record<string, string>> }} [options]
  * @returns {LayerReport}
  */
-export function checkLayers(srcDir, { layers = LAYERS, selfImports = SELF_IMPORTS } = {}) {
+export function checkLayers(srcDir, { layers = LAYERS, selfImports = SELF_IMPORTS, forbidden = FORBIDDEN } = {}) {
   const root = resolve(srcDir);
   const entryOf = ranker(layers);
   const name = (abs) => [basename(root), ...relative(root, abs).split(sep)].join("/");
@@ -79,7 +79,14 @@ export function checkLayers(srcDir, { layers = LAYERS, selfImports = SELF_IMPORT
     }
   }
   const entryGraph = new Map([...entries].map(([a, bs]) => [a, [...bs].sort()]));
-  return { files: [...graph.keys()], upward, cycles: cycles(graph), entryCycles: cycles(entryGraph), unranked, unresolved };
+  const under = (file, paths) => paths.some((p) => (p.endsWith("/") ? file.startsWith(`${top}/${p}`) : file === `${top}/${p}`));
+  const banned = [];
+  for (const [from, targets] of graph) {
+    for (const to of targets) {
+      for (const [fromPaths, toPaths, why] of forbidden) if (under(from, fromPaths) && under(to, toPaths)) banned.push({ from, to, why });
+    }
+  }
+  return { files: [...graph.keys()], upward, cycles: cycles(graph), entryCycles: cycles(entryGraph), unranked, unresolved, forbidden: banned };
 }
 
 /**
@@ -95,6 +102,7 @@ export function problems(report) {
     ...report.entryCycles.map((c) => `folder cycle: ${showCycle(c)}`),
     ...report.unranked.map((f) => `unranked: ${f} (place it in scripts/layers.mjs)`),
     ...report.unresolved.map((u) => `unresolved: ${u.from} -> "${u.specifier}"`),
+    ...report.forbidden.map((f) => `forbidden: ${f.from} -> ${f.to} (${f.why})`),
   ];
 }
 

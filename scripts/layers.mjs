@@ -31,3 +31,13 @@ export const SELF_IMPORTS = {
   "edge-diffusion": "index.ts",
   "edge-diffusion/node": "node.ts",
 };
+
+/**
+ * Imports the ranks allow but the design forbids: [from entries, to entries, why]. Entries are written
+ * as in LAYERS. The sampling path (loading a model and sampling from it) never imports training, so a
+ * bundle that only samples carries no optimizer or loss (issue 11).
+ * @type {ReadonlyArray<readonly [from: readonly string[], to: readonly string[], why: string]>}
+ */
+export const FORBIDDEN = [
+  [["denoiser/", "samplers/", "testbed/", "diffusers/", "model.ts", "generate.ts", "parallel/"], ["train/"], "the sampling path never imports training"],
+];

@@ -49,7 +49,7 @@ describe("the layering check", () => {
     expect(check(clean)).toEqual([]);
   });
 
-  it("names every upward import, cycle, same-rank folder circle, unranked file and missing import", () => {
+  it("names every upward import, cycle, same-rank folder circle, unranked file, missing import and forbidden import", () => {
     const found = check({
       ...clean,
       "kernels/k.ts": 'import { s } from "../samplers/s.ts";\nexport const k = s;\n', // rank 1 -> 5
@@ -70,6 +70,7 @@ describe("the layering check", () => {
       "folder cycle: src/samplers/ -> src/train/ -> src/samplers/",
       "unranked: src/newfolder/n.ts (place it in scripts/layers.mjs)",
       'unresolved: src/image/z.ts -> "./missing.ts"',
+      "forbidden: src/samplers/u.ts -> src/train/t.ts (the sampling path never imports training)",
     ]);
   });
 
