@@ -1,4 +1,4 @@
-// Bit-exactness of the plain SIMD128 build against its scalar twin (assembly/gemm.ts gemm_scalar_f32):
+// Bit-exactness of the plain SIMD128 build against its scalar twin (assembly/twins.ts gemm_scalar_f32):
 // the same products summed in the same order with no fused multiply-add must give the same bits. This is
 // what makes results independent of tiling, batch position and machine. Convolutions (direct stride-1
 // kernel and im2col GEMM) are checked against the scalar twin run on an explicit im2col matrix.
