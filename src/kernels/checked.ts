@@ -29,16 +29,20 @@ function checkedMethod(spec: KernelSpec, run: KernelImpl): (...values: unknown[]
   const resolvers = spec.args.map((arg) => arg.resolve as (v: unknown, a: Resolved) => unknown);
   const names = spec.args.map((arg) => arg.name);
   // The arguments by name: one object per kernel, shaped once and refilled per call (a fresh record per
-  // call, or getters over `values`, cost several times more); kernel calls do not nest.
+  // call, or getters over `values`, cost more); kernel calls do not nest.
   const a: Record<string, unknown> = Object.fromEntries(names.map((n) => [n, undefined]));
   return (...values) => {
-    try {
-      for (const i of scalars) a[names[i]] = values[i] = resolvers[i](values[i], a);
-      for (const i of arrays) a[names[i]] = resolvers[i](values[i], a);
-      return run(values, a);
-    } finally {
-      for (const i of arrays) a[names[i]] = undefined; // hold no caller's array past the call
+    for (let j = 0; j < scalars.length; j++) {
+      const i = scalars[j];
+      a[names[i]] = values[i] = resolvers[i](values[i], a);
     }
+    for (let j = 0; j < arrays.length; j++) {
+      const i = arrays[j];
+      a[names[i]] = resolvers[i](values[i], a);
+    }
+    const result = run(values, a);
+    for (let j = 0; j < arrays.length; j++) a[names[arrays[j]]] = undefined; // keep no caller's array alive
+    return result;
   };
 }
 
