@@ -68,7 +68,10 @@ export interface ArrayUse {
 /** One argument: its name, its check, and the value the backends receive (`Out`). */
 export interface Arg<N extends string = string, In = unknown, Out = In> {
   readonly name: N;
-  /** Check `v` given the arguments resolved before it and return what the backends receive. */
+  /**
+   * Check `v` and return what the backends receive. `a`: the arguments resolved so far (an array sees
+   * every size and scalar of the call, and the arrays before it).
+   */
   readonly resolve: (v: In, a: Resolved) => Out;
   /** Present for Float32Array arguments. */
   readonly array?: ArrayUse;

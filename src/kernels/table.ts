@@ -12,7 +12,7 @@
 //   arrays, each in the order of the signature. A shape mismatch, a non-integer or negative size, a
 //   negative stride or a buffer too small for the declared shape throws an ArgumentError naming it.
 // - Arrays may live anywhere: the WASM backend works in place on views of its memory (zero-copy) and
-//   copies other arrays through scratch (correct, slower); see ./arena.ts.
+//   copies other arrays through scratch (correct, slower); see ./wasm/arena.ts.
 
 import {
   adamStep,
