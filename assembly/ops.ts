@@ -6,12 +6,7 @@
 // goes through exactly the SIMD arithmetic (the result never depends on an element's position).
 // Reductions accumulate in f64 (two f64x2 lanes per f32x4) in a fixed order.
 
-import { arena_base } from "./gemm";
-
-// @ts-ignore: decorator
-@inline function bounce(): usize {
-  return arena_base() - 64; // 64 spare bytes at the end of the packing scratch (tile is 128 bytes before)
-}
+import { bounce } from "./blocking";
 
 // ---- exp ---------------------------------------------------------------------------------------------
 

@@ -13,40 +13,49 @@
 // flip = 1 runs the input gradient of a 3x3 pad-1 conv: weights w[Cs, Cd, 3, 3] used transposed and
 // rotated by 180°, which is the same F(2x2, 3x3) convolution.
 
-import { gemmDriver, A_DENSE, B_DENSE, B_TRANS } from "./gemm";
+import { align64 } from "./blocking";
+import { gemm } from "./gemm";
+import { A_DENSE, B_DENSE, B_TRANS } from "./pack";
 
+// The geometry of a call, from the image size (and, for the chunk, the batch): computed where needed.
+/** Tile rows. */
 // @ts-ignore: decorator
-@inline function a64(p: usize): usize {
-  return (p + 63) & ~(<usize>63);
+@inline function tilesH(H: i32): i32 {
+  return (H + 1) >> 1;
 }
-
-// Geometry of the current call (module globals: no allocation; `new` would collide with the scratch).
-let gTh: i32 = 0; // tile rows
-let gTw: i32 = 0; // tile columns
-let gT: i32 = 0; // tiles per image
-let gChunk: i32 = 0; // images per GEMM
-let gTp: i32 = 0; // row pitch of V and M (tiles of a chunk + SIMD slack)
-let gHp: i32 = 0; // padded image rows
-let gWp: i32 = 0; // padded image columns (tile columns rounded up to 4, + slack)
-
-function geometry(N: i32, H: i32, W: i32): void {
-  gTh = (H + 1) >> 1;
-  gTw = (W + 1) >> 1;
-  gT = gTh * gTw;
-  // enough tiles per GEMM to fill the 8-wide panels, few enough to keep V and M of one ξ in cache
-  gChunk = max(1, min(N, 256 / gT));
-  gTp = gChunk * gT + 8;
-  gHp = 2 * gTh + 2;
-  gWp = 2 * ((gTw + 3) & ~3) + 2 + 8;
+/** Tile columns. */
+// @ts-ignore: decorator
+@inline function tilesW(W: i32): i32 {
+  return (W + 1) >> 1;
+}
+/** Images per GEMM: enough tiles to fill the 8-wide panels, few enough to keep V and M of one ξ in cache. */
+// @ts-ignore: decorator
+@inline function chunkOf(N: i32, H: i32, W: i32): i32 {
+  return max(1, min(N, 256 / (tilesH(H) * tilesW(W))));
+}
+/** Row pitch of V and M: the tiles of a chunk + SIMD slack. */
+// @ts-ignore: decorator
+@inline function pitchOf(N: i32, H: i32, W: i32): i32 {
+  return chunkOf(N, H, W) * tilesH(H) * tilesW(W) + 8;
+}
+/** Padded image rows. */
+// @ts-ignore: decorator
+@inline function paddedH(H: i32): i32 {
+  return 2 * tilesH(H) + 2;
+}
+/** Padded image columns: tile columns rounded up to 4, + slack. */
+// @ts-ignore: decorator
+@inline function paddedW(W: i32): i32 {
+  return 2 * ((tilesW(W) + 3) & ~3) + 2 + 8;
 }
 
 /** Workspace bytes for conv3x3_wino_f32: U, V, M, the padded image. */
 export function conv3x3_wino_ws_bytes(N: i32, Cs: i32, H: i32, W: i32, Cd: i32): usize {
-  geometry(N, H, W);
+  const Tp = pitchOf(N, H, W);
   const u = <usize>(16 * Cd * Cs) << 2;
-  const v = <usize>(16 * Cs * gTp) << 2;
-  const m = <usize>(16 * Cd * gTp) << 2;
-  const xp = <usize>(Cs * gHp * gWp + 16) << 2;
+  const v = <usize>(16 * Cs * Tp) << 2;
+  const m = <usize>(16 * Cd * Tp) << 2;
+  const xp = <usize>(Cs * paddedH(H) * paddedW(W) + 16) << 2;
   return u + v + m + xp + 64 + 5 * 64; // + output bounce tile, + alignment
 }
 
@@ -90,19 +99,20 @@ function transformWeights(w: usize, u: usize, Cs: i32, Cd: i32, flip: i32): void
 }
 
 /**
- * V[ξ][cs][t0 + t] for the tiles of one image (padded copy at xp), 4 horizontally adjacent tiles per step.
- * Lane l of a step is tile tx + l; its patch row i is xp[2ty + i][2(tx + l) .. + 3], read as the even and
- * odd lanes of 8 consecutive floats.
+ * V[ξ][cs][t0 + t] for the tiles of one H x W image (padded copy at xp), 4 horizontally adjacent tiles per
+ * step; Tp: row pitch of V. Lane l of a step is tile tx + l; its patch row i is xp[2ty + i][2(tx + l) .. + 3],
+ * read as the even and odd lanes of 8 consecutive floats.
  */
-function transformInput(xp: usize, v: usize, Cs: i32, t0: i32): void {
-  const Wp = gWp;
-  const plane = gHp * Wp;
-  const Tp = gTp;
+function transformInput(xp: usize, v: usize, Cs: i32, t0: i32, H: i32, W: i32, Tp: i32): void {
+  const Th = tilesH(H);
+  const Tw = tilesW(W);
+  const Wp = paddedW(W);
+  const plane = paddedH(H) * Wp;
   const xiStride = <usize>(Cs * Tp) << 2; // bytes between V[ξ] and V[ξ+1]
   for (let cs = 0; cs < Cs; cs++) {
     const pl = xp + (<usize>(cs * plane) << 2);
-    for (let ty = 0; ty < gTh; ty++) {
-      for (let tx = 0; tx < gTw; tx += 4) {
+    for (let ty = 0; ty < Th; ty++) {
+      for (let tx = 0; tx < Tw; tx += 4) {
         let p = pl + (<usize>(2 * ty * Wp + 2 * tx) << 2);
         // rows of the patch: d[i][j] for 4 tiles; then B^T on rows (combining i) and B on columns (j)
         let a = v128.load(p);
@@ -146,7 +156,7 @@ function transformInput(xp: usize, v: usize, Cs: i32, t0: i32): void {
         const r20 = f32x4.sub(d20, d10), r21 = f32x4.sub(d21, d11), r22 = f32x4.sub(d22, d12), r23 = f32x4.sub(d23, d13); // prettier-ignore
         const r30 = f32x4.sub(d10, d30), r31 = f32x4.sub(d11, d31), r32 = f32x4.sub(d12, d32), r33 = f32x4.sub(d13, d33); // prettier-ignore
         // (B^T d) B: the same combination on columns; store V[ξ = 4i + j]
-        let q = v + ((<usize>(cs * Tp + t0 + ty * gTw + tx)) << 2);
+        let q = v + ((<usize>(cs * Tp + t0 + ty * Tw + tx)) << 2);
         q = storeRow(q, xiStride, r00, r01, r02, r03);
         q = storeRow(q, xiStride, r10, r11, r12, r13);
         q = storeRow(q, xiStride, r20, r21, r22, r23);
@@ -170,17 +180,18 @@ function transformInput(xp: usize, v: usize, Cs: i32, t0: i32): void {
 
 /**
  * y[cd, 2ty + a, 2tx + b] (+)= (A^T M A)[a][b] with A^T = [[1, 1, 1, 0], [0, 1, −1, −1]], for the tiles
- * of one image (columns t0 .. t0 + T of M), 4 tiles per step; outputs past H or W are not written.
+ * of one image (columns t0 .. t0 + T of M, row pitch Tp), 4 tiles per step; outputs past H or W are not
+ * written. t: a 64-byte bounce area for output rows.
  */
-function transformOutput(m: usize, y: usize, Cd: i32, H: i32, W: i32, t0: i32, accumulate: bool): void {
-  const Tp = gTp;
+function transformOutput(m: usize, y: usize, Cd: i32, H: i32, W: i32, t0: i32, Tp: i32, accumulate: bool, t: usize): void {
+  const Th = tilesH(H);
+  const Tw = tilesW(W);
   const xiStride = <usize>(Cd * Tp) << 2;
-  const t = tileBuf();
   for (let cd = 0; cd < Cd; cd++) {
     const yc = y + ((<usize>(cd * H * W)) << 2);
-    for (let ty = 0; ty < gTh; ty++) {
-      for (let tx = 0; tx < gTw; tx += 4) {
-        let q = m + ((<usize>(cd * Tp + t0 + ty * gTw + tx)) << 2);
+    for (let ty = 0; ty < Th; ty++) {
+      for (let tx = 0; tx < Tw; tx += 4) {
+        let q = m + ((<usize>(cd * Tp + t0 + ty * Tw + tx)) << 2);
         // s_i = A^T on columns of row i of M (rows i = 0..3 are ξ = 4i .. 4i + 3)
         const m00 = v128.load(q);
         const m01 = v128.load(q + xiStride);
@@ -248,13 +259,6 @@ function transformOutput(m: usize, y: usize, Cd: i32, H: i32, W: i32, t0: i32, a
   }
 }
 
-// a 64-byte bounce area for output rows, inside the workspace tail (set per call)
-let gTile: usize = 0;
-// @ts-ignore: decorator
-@inline function tileBuf(): usize {
-  return gTile;
-}
-
 /**
  * y[N, Cd, H, W] (+)= conv3x3(src[N, Cs, H, W], w), stride 1, pad 1, by F(2x2, 3x3); ws: workspace of
  * conv3x3_wino_ws_bytes(N, Cs, H, W, Cd) bytes.
@@ -262,33 +266,35 @@ let gTile: usize = 0;
 export function conv3x3_wino_f32(
   src: usize, w: usize, y: usize, N: i32, Cs: i32, H: i32, W: i32, Cd: i32, accumulate: i32, flip: i32, ws: usize,
 ): void {
-  geometry(N, H, W);
-  const u = a64(ws);
-  const v = a64(u + (<usize>(16 * Cd * Cs) << 2));
-  const m = a64(v + (<usize>(16 * Cs * gTp) << 2));
-  const xp = a64(m + (<usize>(16 * Cd * gTp) << 2));
-  gTile = a64(xp + (<usize>(Cs * gHp * gWp + 16) << 2));
+  const T = tilesH(H) * tilesW(W);
+  const chunk = chunkOf(N, H, W);
+  const Tp = pitchOf(N, H, W);
+  const Wp = paddedW(W);
+  const plane = paddedH(H) * Wp;
+  const u = align64(ws);
+  const v = align64(u + (<usize>(16 * Cd * Cs) << 2));
+  const m = align64(v + (<usize>(16 * Cs * Tp) << 2));
+  const xp = align64(m + (<usize>(16 * Cd * Tp) << 2));
+  const tile = align64(xp + (<usize>(Cs * plane + 16) << 2));
   transformWeights(w, u, Cs, Cd, flip);
   // zero the padded image once: the interior is rewritten per image, the border stays zero
-  memory.fill(xp, 0, <usize>(Cs * gHp * gWp) << 2);
-  const plane = gHp * gWp;
+  memory.fill(xp, 0, <usize>(Cs * plane) << 2);
   const imgIn = <usize>(Cs * H * W) << 2;
   const imgOut = <usize>(Cd * H * W) << 2;
-  const Tp = gTp;
-  for (let n0 = 0; n0 < N; n0 += gChunk) {
-    const nc = min(gChunk, N - n0);
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const nc = min(chunk, N - n0);
     for (let i = 0; i < nc; i++) {
       const sn = src + <usize>(n0 + i) * imgIn;
       for (let cs = 0; cs < Cs; cs++) {
         for (let iy = 0; iy < H; iy++) {
-          memory.copy(xp + ((<usize>(cs * plane + (iy + 1) * gWp + 1)) << 2), sn + ((<usize>((cs * H + iy) * W)) << 2), <usize>W << 2);
+          memory.copy(xp + ((<usize>(cs * plane + (iy + 1) * Wp + 1)) << 2), sn + ((<usize>((cs * H + iy) * W)) << 2), <usize>W << 2);
         }
       }
-      transformInput(xp, v, Cs, i * gT);
+      transformInput(xp, v, Cs, i * T, H, W, Tp);
     }
-    const Tc = nc * gT;
+    const Tc = nc * T;
     for (let xi = 0; xi < 16; xi++) {
-      gemmDriver(
+      gemm(
         Cd, Tc, Cs,
         A_DENSE, u + ((<usize>(xi * Cd * Cs)) << 2), Cs,
         B_DENSE, v + ((<usize>(xi * Cs * Tp)) << 2), Tp,
@@ -296,7 +302,7 @@ export function conv3x3_wino_f32(
       );
     }
     for (let i = 0; i < nc; i++) {
-      transformOutput(m, y + <usize>(n0 + i) * imgOut, Cd, H, W, i * gT, accumulate != 0);
+      transformOutput(m, y + <usize>(n0 + i) * imgOut, Cd, H, W, i * T, Tp, accumulate != 0, tile);
     }
   }
 }
@@ -310,25 +316,27 @@ export function conv3x3_wino_f32(
 
 /** Workspace bytes for conv3x3_wino_bwd_w_f32. */
 export function conv3x3_wino_bwd_w_ws_bytes(N: i32, Ci: i32, H: i32, W: i32, Co: i32): usize {
-  geometry(N, H, W);
-  const v = <usize>(16 * Ci * gTp) << 2;
-  const z = <usize>(16 * Co * gTp) << 2;
+  const Tp = pitchOf(N, H, W);
+  const plane = paddedH(H) * paddedW(W);
+  const v = <usize>(16 * Ci * Tp) << 2;
+  const z = <usize>(16 * Co * Tp) << 2;
   const du = <usize>(16 * Co * Ci) << 2;
-  const xp = <usize>(Ci * gHp * gWp + 16) << 2;
-  const dyp = <usize>(Co * gHp * gWp + 16) << 2;
+  const xp = <usize>(Ci * plane + 16) << 2;
+  const dyp = <usize>(Co * plane + 16) << 2;
   return v + z + du + xp + dyp + 6 * 64;
 }
 
-/** Z[ξ][cd][t0 + t] = (A dy A^T)[ξ], A = [[1, 0], [1, 1], [1, −1], [0, −1]], for one image's tiles. */
-function transformGrad(dyp: usize, z: usize, Cd: i32, t0: i32): void {
-  const Wp = gWp;
-  const plane = gHp * Wp;
-  const Tp = gTp;
+/** Z[ξ][cd][t0 + t] = (A dy A^T)[ξ], A = [[1, 0], [1, 1], [1, −1], [0, −1]], for one H x W image's tiles. */
+function transformGrad(dyp: usize, z: usize, Cd: i32, t0: i32, H: i32, W: i32, Tp: i32): void {
+  const Th = tilesH(H);
+  const Tw = tilesW(W);
+  const Wp = paddedW(W);
+  const plane = paddedH(H) * Wp;
   const xiStride = <usize>(Cd * Tp) << 2;
   for (let cd = 0; cd < Cd; cd++) {
     const pl = dyp + (<usize>(cd * plane) << 2);
-    for (let ty = 0; ty < gTh; ty++) {
-      for (let tx = 0; tx < gTw; tx += 4) {
+    for (let ty = 0; ty < Th; ty++) {
+      for (let tx = 0; tx < Tw; tx += 4) {
         const p = pl + (<usize>(2 * ty * Wp + 2 * tx) << 2);
         let a = v128.load(p);
         let b = v128.load(p, 16);
@@ -348,7 +356,7 @@ function transformGrad(dyp: usize, z: usize, Cd: i32, t0: i32): void {
         const r30 = f32x4.neg(f0);
         const r31 = f32x4.neg(f1);
         // (A dy) A^T: columns (c0, c0 + c1, c0 − c1, −c1) per row; ξ = 4i + j
-        let q = z + ((<usize>(cd * Tp + t0 + ty * gTw + tx)) << 2);
+        let q = z + ((<usize>(cd * Tp + t0 + ty * Tw + tx)) << 2);
         q = storeGradRow(q, xiStride, r00, r01);
         q = storeGradRow(q, xiStride, r10, r11);
         q = storeGradRow(q, xiStride, r20, r21);
@@ -377,40 +385,42 @@ function transformGrad(dyp: usize, z: usize, Cd: i32, t0: i32): void {
 export function conv3x3_wino_bwd_w_f32(
   x: usize, dy: usize, dw: usize, N: i32, Ci: i32, H: i32, W: i32, Co: i32, accumulate: i32, ws: usize,
 ): void {
-  geometry(N, H, W);
-  const Tp = gTp;
-  const v = a64(ws);
-  const z = a64(v + (<usize>(16 * Ci * Tp) << 2));
-  const du = a64(z + (<usize>(16 * Co * Tp) << 2));
-  const xp = a64(du + (<usize>(16 * Co * Ci) << 2));
-  const dyp = a64(xp + (<usize>(Ci * gHp * gWp + 16) << 2));
-  const plane = gHp * gWp;
+  const T = tilesH(H) * tilesW(W);
+  const chunk = chunkOf(N, H, W);
+  const Tp = pitchOf(N, H, W);
+  const Wp = paddedW(W);
+  const plane = paddedH(H) * Wp;
+  const v = align64(ws);
+  const z = align64(v + (<usize>(16 * Ci * Tp) << 2));
+  const du = align64(z + (<usize>(16 * Co * Tp) << 2));
+  const xp = align64(du + (<usize>(16 * Co * Ci) << 2));
+  const dyp = align64(xp + (<usize>(Ci * plane + 16) << 2));
   memory.fill(xp, 0, <usize>(Ci * plane) << 2);
   memory.fill(dyp, 0, <usize>(Co * plane) << 2);
   const imgX = <usize>(Ci * H * W) << 2;
   const imgY = <usize>(Co * H * W) << 2;
-  for (let n0 = 0; n0 < N; n0 += gChunk) {
-    const nc = min(gChunk, N - n0);
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const nc = min(chunk, N - n0);
     for (let i = 0; i < nc; i++) {
       const xn = x + <usize>(n0 + i) * imgX;
       const yn = dy + <usize>(n0 + i) * imgY;
       for (let c = 0; c < Ci; c++) {
         for (let iy = 0; iy < H; iy++) {
-          memory.copy(xp + ((<usize>(c * plane + (iy + 1) * gWp + 1)) << 2), xn + ((<usize>((c * H + iy) * W)) << 2), <usize>W << 2);
+          memory.copy(xp + ((<usize>(c * plane + (iy + 1) * Wp + 1)) << 2), xn + ((<usize>((c * H + iy) * W)) << 2), <usize>W << 2);
         }
       }
       // dy tiles start at (2ty, 2tx): copied unshifted; rows/columns past H, W stay zero
       for (let c = 0; c < Co; c++) {
         for (let iy = 0; iy < H; iy++) {
-          memory.copy(dyp + ((<usize>(c * plane + iy * gWp)) << 2), yn + ((<usize>((c * H + iy) * W)) << 2), <usize>W << 2);
+          memory.copy(dyp + ((<usize>(c * plane + iy * Wp)) << 2), yn + ((<usize>((c * H + iy) * W)) << 2), <usize>W << 2);
         }
       }
-      transformInput(xp, v, Ci, i * gT);
-      transformGrad(dyp, z, Co, i * gT);
+      transformInput(xp, v, Ci, i * T, H, W, Tp);
+      transformGrad(dyp, z, Co, i * T, H, W, Tp);
     }
-    const Tc = nc * gT;
+    const Tc = nc * T;
     for (let xi = 0; xi < 16; xi++) {
-      gemmDriver(
+      gemm(
         Co, Ci, Tc,
         A_DENSE, z + ((<usize>(xi * Co * Tp)) << 2), Tp,
         B_TRANS, v + ((<usize>(xi * Ci * Tp)) << 2), Tp,

@@ -14,7 +14,7 @@ import os from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfwasm from "@tensorflow/tfjs-backend-wasm";
 import * as ort from "onnxruntime-web";
-import { createTsKernels, hasRelaxedSimd, initKernels, type Conv2dShape, type Kernels } from "../src/kernels/index.ts";
+import { createTsKernels, hasRelaxedSimd, initKernels, type Conv2dShape, type KernelsWithArena } from "../src/kernels/index.ts";
 import { Rng } from "../src/rng.ts";
 
 const QUICK = !!process.env.QUICK;
@@ -118,7 +118,7 @@ const plainDirect = await initKernels({ backend: "wasm", winograd: false }); // 
 
 const relaxed = hasRelaxedSimd() ? await initKernels({ backend: "wasm", relaxed: true }) : undefined;
 const biggest: Conv2dShape = { batch: 16, inChannels: 128, height: 28, width: 28, outChannels: 128, kernelH: 3, kernelW: 3, stride: 1, pad: 1 };
-for (const k of [plain, plainDirect, relaxed]) k?.reserveScratch(k.conv2dScratch(biggest));
+for (const k of [plain, plainDirect, relaxed]) k?.arena.reserveScratch(k.arena.conv2dScratch(biggest));
 
 interface Row {
   name: string;
@@ -133,11 +133,11 @@ const rows: Row[] = [];
  * Our kernel with inputs resident in WASM memory (the intended, zero-copy path). Scratch for the largest
  * convolution is reserved up front so that no call grows memory (which would detach these views).
  */
-function resident(k: Kernels, data: Float32Array[], outLen: number) {
-  const bufs = data.map((d) => k.alloc(d.length));
-  const out = k.alloc(outLen);
-  data.forEach((d, i) => k.view(bufs[i]).set(d));
-  const views = () => [...bufs.map((b) => k.view(b)), k.view(out)];
+function resident(k: KernelsWithArena, data: Float32Array[], outLen: number) {
+  const bufs = data.map((d) => k.arena.alloc(d.length));
+  const out = k.arena.alloc(outLen);
+  data.forEach((d, i) => k.arena.view(bufs[i]).set(d));
+  const views = () => [...bufs.map((b) => k.arena.view(b)), k.arena.view(out)];
   return { views, out };
 }
 
@@ -180,7 +180,7 @@ for (const [M, N, K] of [[64, 64, 64], [256, 256, 256], [512, 512, 512], [784, 6
     const r = resident(k, [A, B], M * N);
     const [a, b, c] = r.views();
     k.gemm(false, false, M, N, K, a, K, b, N, c, N);
-    if (k === plain) err = relErr(k.view(r.out), ref);
+    if (k === plain) err = relErr(k.arena.view(r.out), ref);
     libs.push({ name: k.backend, run: () => k.gemm(false, false, M, N, K, a, K, b, N, c, N) });
   }
   libs.push({ name: "tfjs-wasm", run: () => tf.matMul(ta, tb).dispose() });
@@ -226,7 +226,7 @@ for (const [name, s] of convShapes) {
     const r = resident(k, [x, w], N * Co * H * W);
     const [a, b, c] = r.views();
     k.conv2d(a, b, c, s);
-    if (k === plain) err = relErr(nchwToNhwc(k.view(r.out), N, Co, H, W), ref);
+    if (k === plain) err = relErr(nchwToNhwc(k.arena.view(r.out), N, Co, H, W), ref);
     libs.push({ name: k.backend, run: () => k.conv2d(a, b, c, s) });
   }
   {
@@ -264,7 +264,7 @@ for (const [name, s] of convShapes) {
     const r = resident(k, [dy, w], N * Ci * H * W);
     const [a, b, c] = r.views();
     k.conv2dBackwardInput(a, b, c, s);
-    if (k === plain) err = relErr(nchwToNhwc(k.view(r.out), N, Ci, H, W), ref);
+    if (k === plain) err = relErr(nchwToNhwc(k.arena.view(r.out), N, Ci, H, W), ref);
     libs.push({ name: k.backend, run: () => k.conv2dBackwardInput(a, b, c, s) });
     if (k === plain) {
       const rd = resident(plainDirect, [dy, w], N * Ci * H * W);
@@ -297,13 +297,13 @@ for (const [name, s] of convShapes) {
 const overhead: Record<string, number> = {};
 {
   const k = plain;
-  const x = k.alloc(16);
-  const y = k.alloc(16);
-  const [vx, vy] = [k.view(x), k.view(y)];
-  const a4 = k.alloc(16);
-  const b4 = k.alloc(16);
-  const c4 = k.alloc(16);
-  const [va, vb, vc] = [k.view(a4), k.view(b4), k.view(c4)];
+  const x = k.arena.alloc(16);
+  const y = k.arena.alloc(16);
+  const [vx, vy] = [k.arena.view(x), k.arena.view(y)];
+  const a4 = k.arena.alloc(16);
+  const b4 = k.arena.alloc(16);
+  const c4 = k.arena.alloc(16);
+  const [va, vb, vc] = [k.arena.view(a4), k.arena.view(b4), k.arena.view(c4)];
   const t16a = tf.tensor1d(randn(16));
   const t16b = tf.tensor1d(randn(16));
   const t4a = tf.tensor2d(randn(16), [4, 4]);

@@ -220,13 +220,13 @@ log(`kernel calls per step ${prof.acc.calls / PROFILE_STEPS}: ${(kernelFlopsPerS
 
 // ---- our GEMM kernel on resident arrays, for the rate beside the step ----
 const G = 256;
-const ga = k.alloc(G * G);
-const gb = k.alloc(G * G);
-const gc = k.alloc(G * G);
-k.view(ga).set(rng.stream("ga").normal(new Float32Array(G * G)));
-k.view(gb).set(rng.stream("gb").normal(new Float32Array(G * G)));
+const ga = k.arena.alloc(G * G);
+const gb = k.arena.alloc(G * G);
+const gc = k.arena.alloc(G * G);
+k.arena.view(ga).set(rng.stream("ga").normal(new Float32Array(G * G)));
+k.arena.view(gb).set(rng.stream("gb").normal(new Float32Array(G * G)));
 const gemmRun = () => {
-  const [A, Bm, C] = [k.view(ga), k.view(gb), k.view(gc)];
+  const [A, Bm, C] = [k.arena.view(ga), k.arena.view(gb), k.arena.view(gc)];
   k.gemm(false, false, G, G, G, A, G, Bm, G, C, G);
 };
 

@@ -50,6 +50,8 @@ export {
   conv2dOutSize,
   usesWinograd,
   type Kernels,
+  type KernelsWithArena,
+  type Arena,
   type WasmSource,
   type Buf,
   type BackendName,

@@ -1,164 +1,75 @@
-// The argument-checking layer shared by both backends: `checked(impl)` turns a raw implementation (which
-// trusts its arguments) into a Kernels that throws an ArgumentError naming the bad argument before any
-// arithmetic or WASM call. One place, so both backends reject exactly the same inputs.
+// The checked front every backend shares, derived from the kernel table: each method checks and resolves
+// its arguments per the table (sizes and scalars first, then arrays, each in signature order), so every
+// backend rejects exactly the same inputs with the same ArgumentError before any arithmetic, and then
+// hands the resolved arguments to the backend. Also the arena's checks.
 
-import * as check from "./check.ts";
-import type { ConvDims } from "./check.ts";
-import type { AdamStep, Activation, Conv2dShape, Kernels } from "./types.ts";
+import { convDims, size, type ConvDims, type Resolved } from "./args.ts";
+import { KERNELS, type KernelName, type KernelSpec } from "./table.ts";
+import type { Arena, BackendName, Buf, Conv2dShape, KernelsWithArena } from "./types.ts";
 
-type ConvFn = (a: Float32Array, b: Float32Array, c: Float32Array, d: ConvDims, accumulate: boolean) => void;
+/**
+ * A backend's implementation of one kernel, on resolved arguments: `values` in call order (what
+ * ./ts/reference.ts takes), `a` the same by name (what the table's WASM calls take).
+ */
+export type KernelImpl = (values: unknown[], a: Resolved) => unknown;
 
-/** A backend's arithmetic without checks: conv methods take checked dimensions. */
-export type RawKernels = Omit<Kernels, "conv2d" | "conv2dBackwardInput" | "conv2dBackwardWeight" | "conv2dScratch"> & {
-  conv2dScratch: (d: ConvDims) => number;
-  conv2d: ConvFn;
-  conv2dBackwardInput: ConvFn;
-  conv2dBackwardWeight: ConvFn;
-};
+/** A backend's arena with the arguments already checked (conv2dScratch gets checked dimensions). */
+export type RawArena = Omit<Arena, "conv2dScratch"> & { conv2dScratch(d: ConvDims): number };
 
-export function checked(impl: RawKernels): Kernels {
+export interface BackendInfo {
+  readonly backend: BackendName;
+  readonly bitReproducible: boolean;
+  readonly winograd: boolean;
+}
+
+function checkedMethod(spec: KernelSpec, run: KernelImpl): (...values: unknown[]) => unknown {
+  const scalars: number[] = [];
+  const arrays: number[] = [];
+  spec.args.forEach((arg, i) => (arg.array ? arrays : scalars).push(i));
+  const resolvers = spec.args.map((arg) => arg.resolve as (v: unknown, a: Resolved) => unknown);
+  const names = spec.args.map((arg) => arg.name);
+  // The arguments by name: one object per kernel, shaped once and refilled per call (a fresh record per
+  // call, or getters over `values`, cost more); kernel calls do not nest.
+  const a: Record<string, unknown> = Object.fromEntries(names.map((n) => [n, undefined]));
+  return (...values) => {
+    for (let j = 0; j < scalars.length; j++) {
+      const i = scalars[j];
+      a[names[i]] = values[i] = resolvers[i](values[i], a);
+    }
+    for (let j = 0; j < arrays.length; j++) {
+      const i = arrays[j];
+      a[names[i]] = resolvers[i](values[i], a);
+    }
+    const result = run(values, a);
+    for (let j = 0; j < arrays.length; j++) a[names[arrays[j]]] = undefined; // keep no caller's array alive
+    return result;
+  };
+}
+
+/** A backend from its info, memory and one implementation per kernel of the table. */
+export function checkedKernels(info: BackendInfo, arena: RawArena, impl: (name: KernelName, spec: KernelSpec) => KernelImpl): KernelsWithArena {
+  const k: Record<string, unknown> = { ...info, arena: checkedArena(arena) };
+  for (const name of Object.keys(KERNELS) as KernelName[]) {
+    const spec: KernelSpec = KERNELS[name];
+    k[name] = checkedMethod(spec, impl(name, spec));
+  }
+  return k as unknown as KernelsWithArena;
+}
+
+function checkedArena(raw: RawArena): Arena {
+  const length = size("length");
+  const mark = size("m");
+  const floats = size("floats");
   return {
-    get backend() {
-      return impl.backend;
-    },
-    get winograd() {
-      return impl.winograd;
-    },
-    get bitReproducible() {
-      return impl.bitReproducible;
-    },
-    alloc(length: number) {
-      check.size("length", length);
-      return impl.alloc(length);
-    },
-    view: (buf) => impl.view(buf),
-    mark: () => impl.mark(),
-    release(m: number) {
-      check.size("m", m);
-      impl.release(m);
-    },
+    alloc: (n: number): Buf => raw.alloc(length.resolve(n, {})),
+    view: (buf) => raw.view(buf),
+    mark: () => raw.mark(),
+    release: (m) => raw.release(mark.resolve(m, {})),
     get bytesInUse() {
-      return impl.bytesInUse;
+      return raw.bytesInUse;
     },
-    isResident: (a) => impl.isResident(a),
-    reserveScratch(floats: number) {
-      check.size("floats", floats);
-      impl.reserveScratch(floats);
-    },
-    conv2dScratch: (shape: Conv2dShape) => impl.conv2dScratch(check.conv(shape)),
-    gemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate = false) {
-      check.gemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc);
-      impl.gemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-    },
-    conv2d(x, w, y, shape: Conv2dShape, accumulate = false) {
-      const d = check.conv(shape);
-      check.convArrays(d, "x", x, "w", w, "y", y);
-      impl.conv2d(x, w, y, d, accumulate);
-    },
-    conv2dBackwardInput(dy, w, dx, shape: Conv2dShape, accumulate = false) {
-      const d = check.conv(shape);
-      check.convArrays(d, "dx", dx, "w", w, "dy", dy);
-      impl.conv2dBackwardInput(dy, w, dx, d, accumulate);
-    },
-    conv2dBackwardWeight(x, dy, dw, shape: Conv2dShape, accumulate = false) {
-      const d = check.conv(shape);
-      check.convArrays(d, "x", x, "dw", dw, "dy", dy);
-      impl.conv2dBackwardWeight(x, dy, dw, d, accumulate);
-    },
-    biasAct(x, bias, y, outer, channels, inner, act: Activation) {
-      check.biasAct(x, bias, y, outer, channels, inner, act);
-      impl.biasAct(x, bias, y, outer, channels, inner, act);
-    },
-    siluBackward(x, dy, dx) {
-      check.sameLen("x", x, "dy", dy);
-      check.sameLen("x", x, "dx", dx);
-      impl.siluBackward(x, dy, dx);
-    },
-    sumChannels(x, out, outer, channels, inner, accumulate = false) {
-      check.size("outer", outer);
-      check.size("channels", channels);
-      check.size("inner", inner);
-      check.arr("x", x, outer * channels * inner);
-      check.arr("out", out, channels);
-      impl.sumChannels(x, out, outer, channels, inner, accumulate);
-    },
-    groupNorm(x, gamma, beta, y, mean, rstd, batch, channels, spatial, groups, eps) {
-      check.groupNorm(batch, channels, spatial, groups);
-      check.num("eps", eps);
-      const n = batch * channels * spatial;
-      check.arr("x", x, n);
-      check.arr("gamma", gamma, channels);
-      check.arr("beta", beta, channels);
-      check.arr("y", y, n);
-      check.arr("mean", mean, batch * groups);
-      check.arr("rstd", rstd, batch * groups);
-      impl.groupNorm(x, gamma, beta, y, mean, rstd, batch, channels, spatial, groups, eps);
-    },
-    groupNormBackward(x, dy, gamma, mean, rstd, dx, dgamma, dbeta, batch, channels, spatial, groups) {
-      check.groupNorm(batch, channels, spatial, groups);
-      const n = batch * channels * spatial;
-      check.arr("x", x, n);
-      check.arr("dy", dy, n);
-      check.arr("gamma", gamma, channels);
-      check.arr("mean", mean, batch * groups);
-      check.arr("rstd", rstd, batch * groups);
-      check.arr("dx", dx, n);
-      check.arr("dgamma", dgamma, channels);
-      check.arr("dbeta", dbeta, channels);
-      impl.groupNormBackward(x, dy, gamma, mean, rstd, dx, dgamma, dbeta, batch, channels, spatial, groups);
-    },
-    softmax(x, y, rows, cols) {
-      check.size("rows", rows);
-      check.size("cols", cols);
-      check.arr("x", x, rows * cols);
-      check.arr("y", y, rows * cols);
-      impl.softmax(x, y, rows, cols);
-    },
-    softmaxBackward(y, dy, dx, rows, cols) {
-      check.size("rows", rows);
-      check.size("cols", cols);
-      check.arr("y", y, rows * cols);
-      check.arr("dy", dy, rows * cols);
-      check.arr("dx", dx, rows * cols);
-      impl.softmaxBackward(y, dy, dx, rows, cols);
-    },
-    axpy(a, x, y) {
-      check.num("a", a);
-      check.sameLen("x", x, "y", y);
-      impl.axpy(a, x, y);
-    },
-    axpby(a, x, b, y, out) {
-      check.num("a", a);
-      check.num("b", b);
-      check.sameLen("x", x, "y", y);
-      check.sameLen("x", x, "out", out);
-      impl.axpby(a, x, b, y, out);
-    },
-    scale(a, x, out) {
-      check.num("a", a);
-      check.sameLen("x", x, "out", out);
-      impl.scale(a, x, out);
-    },
-    mul(x, y, out) {
-      check.sameLen("x", x, "y", y);
-      check.sameLen("x", x, "out", out);
-      impl.mul(x, y, out);
-    },
-    sum: (x) => impl.sum(check.arr("x", x, 0)),
-    dot(x, y) {
-      check.sameLen("x", x, "y", y);
-      return impl.dot(x, y);
-    },
-    sqDist(x, y) {
-      check.sameLen("x", x, "y", y);
-      return impl.sqDist(x, y);
-    },
-    adam(param, grad, m, v, opts: AdamStep) {
-      check.adam(opts);
-      check.sameLen("param", param, "grad", grad);
-      check.sameLen("param", param, "m", m);
-      check.sameLen("param", param, "v", v);
-      impl.adam(param, grad, m, v, opts);
-    },
+    isResident: (arr) => raw.isResident(arr),
+    reserveScratch: (n) => raw.reserveScratch(floats.resolve(n, {})),
+    conv2dScratch: (shape: Conv2dShape) => raw.conv2dScratch(convDims(shape)),
   };
 }

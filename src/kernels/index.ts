@@ -6,6 +6,8 @@
 //   const k = await initKernels({ relaxed: true }); // opt-in relaxed-SIMD (FMA) build, if the engine has it
 //   const k = createTsKernels();                   // the reference backend, synchronously
 //
+// Each returns the kernels (`Kernels`, what autograd runs on) with the backend's memory as `k.arena`.
+//
 // Where the wasm comes from when none is passed: the source registered with setDefaultWasmSource (a
 // bundle's entry registers its embedded bytes, or a workerd bundle its imported Module), else, in Node,
 // Deno or Bun, build/kernels.wasm read from disk next to this module. This file has no top-level
@@ -13,7 +15,7 @@
 
 import { ArgumentError } from "../validate.ts";
 import { createTsKernels } from "./ts/index.ts";
-import type { Kernels } from "./types.ts";
+import type { KernelsWithArena } from "./types.ts";
 import { createWasmKernels } from "./wasm/index.ts";
 
 export { createTsKernels } from "./ts/index.ts";
@@ -116,7 +118,7 @@ function isSource(v: unknown): v is WasmSource {
  * Create a kernels backend: the WASM SIMD backend when the engine validates SIMD128 and a wasm source is
  * found, else the TypeScript reference backend. Accepts a WebAssembly.Module, bytes, or options.
  */
-export async function initKernels(arg?: WasmSource | InitOptions): Promise<Kernels> {
+export async function initKernels(arg?: WasmSource | InitOptions): Promise<KernelsWithArena> {
   const opts: InitOptions = arg === undefined ? {} : isSource(arg) ? { source: arg } : arg;
   if (typeof opts !== "object" || opts === null) throw new ArgumentError("source", "must be a WebAssembly.Module, bytes or InitOptions");
   const want = opts.backend ?? "auto";

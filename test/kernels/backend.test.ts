@@ -91,43 +91,43 @@ describe("initKernels", () => {
 describe("memory", () => {
   it("alloc gives zeroed resident views; kernels run on them in place", async () => {
     const k = await initKernels();
-    const m = k.mark();
-    const a = k.alloc(5);
-    const b = k.alloc(5);
-    expect([...k.view(a)]).toEqual([0, 0, 0, 0, 0]);
-    k.view(a).set([1, 2, 3, 4, 5]);
-    const va = k.view(a);
-    const vb = k.view(b);
-    expect(k.isResident(va)).toBe(true);
-    expect(k.isResident(new Float32Array(5))).toBe(false);
+    const m = k.arena.mark();
+    const a = k.arena.alloc(5);
+    const b = k.arena.alloc(5);
+    expect([...k.arena.view(a)]).toEqual([0, 0, 0, 0, 0]);
+    k.arena.view(a).set([1, 2, 3, 4, 5]);
+    const va = k.arena.view(a);
+    const vb = k.arena.view(b);
+    expect(k.arena.isResident(va)).toBe(true);
+    expect(k.arena.isResident(new Float32Array(5))).toBe(false);
     k.axpby(2, va, 0, vb, vb);
-    expect([...k.view(b)]).toEqual([2, 4, 6, 8, 10]);
-    expect(k.bytesInUse).toBeGreaterThan(0);
-    k.release(m);
-    expect(k.mark()).toBe(m);
-    expect(() => k.view(a)).toThrow(/released/);
+    expect([...k.arena.view(b)]).toEqual([2, 4, 6, 8, 10]);
+    expect(k.arena.bytesInUse).toBeGreaterThan(0);
+    k.arena.release(m);
+    expect(k.arena.mark()).toBe(m);
+    expect(() => k.arena.view(a)).toThrow(/released/);
     // re-allocation after release is zero-filled again
-    const c = k.alloc(5);
-    expect([...k.view(c)]).toEqual([0, 0, 0, 0, 0]);
-    k.release(m);
+    const c = k.arena.alloc(5);
+    expect([...k.arena.view(c)]).toEqual([0, 0, 0, 0, 0]);
+    k.arena.release(m);
   });
 
   it("Bufs survive memory growth; views are re-derived", async () => {
     const k = await initKernels();
-    const m = k.mark();
-    const a = k.alloc(4);
-    k.view(a).set([1, 2, 3, 4]);
-    const old = k.view(a);
-    k.alloc(8 << 20); // 32 MB: forces memory.grow
+    const m = k.arena.mark();
+    const a = k.arena.alloc(4);
+    k.arena.view(a).set([1, 2, 3, 4]);
+    const old = k.arena.view(a);
+    k.arena.alloc(8 << 20); // 32 MB: forces memory.grow
     expect(old.length).toBe(0); // the old view detached
-    expect([...k.view(a)]).toEqual([1, 2, 3, 4]);
-    k.release(m);
+    expect([...k.arena.view(a)]).toEqual([1, 2, 3, 4]);
+    k.arena.release(m);
   });
 
   it("mixes resident and non-resident arguments (staged copies) with the same results", async () => {
     const k = await initKernels();
     const ts = createTsKernels();
-    const m = k.mark();
+    const m = k.arena.mark();
     const M = 9;
     const N = 11;
     const K = 13;
@@ -135,14 +135,14 @@ describe("memory", () => {
     const B = randn(K * N, 2);
     const want = new Float32Array(M * N);
     ts.gemm(false, false, M, N, K, A, K, B, N, want, N);
-    const rb = k.alloc(K * N);
-    k.view(rb).set(B);
+    const rb = k.arena.alloc(K * N);
+    k.arena.view(rb).set(B);
     const got = new Float32Array(M * N); // foreign output, resident B, foreign A
-    k.gemm(false, false, M, N, K, A, K, k.view(rb), N, got, N);
+    k.gemm(false, false, M, N, K, A, K, k.arena.view(rb), N, got, N);
     for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5);
-    const before = k.mark();
-    expect(before).toBe(k.mark()); // staging scratch was released
-    k.release(m);
+    const before = k.arena.mark();
+    expect(before).toBe(k.arena.mark()); // staging scratch was released
+    k.arena.release(m);
   });
 });
 
@@ -197,18 +197,18 @@ describe("reserveScratch", () => {
   it("keeps views valid across convolution calls once scratch is reserved", async () => {
     const k = await initKernels();
     const s: Conv2dShape = { batch: 2, inChannels: 16, height: 20, width: 20, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, pad: 1 };
-    expect(k.conv2dScratch(s)).toBeGreaterThan(0);
-    expect(createTsKernels().conv2dScratch(s)).toBe(0);
-    k.reserveScratch(k.conv2dScratch(s));
-    const m = k.mark();
-    const [x, w, y, dx] = [2 * 16 * 400, 16 * 16 * 9, 2 * 16 * 400, 2 * 16 * 400].map((n) => k.alloc(n)); // allocs keep the reserve
-    const [vx, vw, vy, vdx] = [x, w, y, dx].map((b) => k.view(b));
+    expect(k.arena.conv2dScratch(s)).toBeGreaterThan(0);
+    expect(createTsKernels().arena.conv2dScratch(s)).toBe(0);
+    k.arena.reserveScratch(k.arena.conv2dScratch(s));
+    const m = k.arena.mark();
+    const [x, w, y, dx] = [2 * 16 * 400, 16 * 16 * 9, 2 * 16 * 400, 2 * 16 * 400].map((n) => k.arena.alloc(n)); // allocs keep the reserve
+    const [vx, vw, vy, vdx] = [x, w, y, dx].map((b) => k.arena.view(b));
     vx.set(randn(vx.length, 3));
     vw.set(randn(vw.length, 4));
     k.conv2d(vx, vw, vy, s);
     k.conv2dBackwardInput(vy, vw, vdx, s);
     k.conv2d(vx, vw, vy, { ...s, kernelH: 1, kernelW: 1, pad: 0 });
     for (const v of [vx, vw, vy, vdx]) expect(v.length).toBeGreaterThan(0); // nothing detached
-    k.release(m);
+    k.arena.release(m);
   });
 });

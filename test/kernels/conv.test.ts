@@ -12,7 +12,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { conv2dOutSize, createWasmKernels, usesWinograd, type Conv2dShape, type Kernels } from "../../src/kernels/index.ts";
-import { conv as convDims } from "../../src/kernels/check.ts";
+import { convDims } from "../../src/kernels/args.ts";
 import { abs, expectClose, rand64, randn, tsKernels as ts, wasmKernels } from "./helpers.ts";
 import { U32 as U } from "../support/ulp.ts";
 import { fdGrad } from "../support/finite-difference.ts";

@@ -51,7 +51,7 @@ function check(c: Case): void {
   expectClose(got, want, tol, 1e-30, `gemm ${JSON.stringify(c)}`);
 }
 
-// MR = 4, NR = 8, KC = 256, MC = 128, NC = 512 in assembly/gemm.ts: sizes around each tile and block edge
+// MR = 4, NR = 8, KC = 256, MC = 128, NC = 512 in assembly/blocking.ts: sizes around each tile and block edge
 const Ms = [1, 2, 3, 4, 5, 7, 8, 13, 31, 127, 128, 129];
 const Ns = [1, 5, 7, 8, 9, 16, 17, 23, 63, 64, 65];
 const Ks = [1, 2, 3, 4, 5, 7, 11, 64, 255, 256, 257, 300];

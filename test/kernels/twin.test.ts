@@ -1,16 +1,16 @@
-// Bit-exactness of the plain SIMD128 build against its scalar twin (assembly/gemm.ts gemm_scalar_f32):
+// Bit-exactness of the plain SIMD128 build against its scalar twin (assembly/twins.ts gemm_scalar_f32):
 // the same products summed in the same order with no fused multiply-add must give the same bits. This is
 // what makes results independent of tiling, batch position and machine. Convolutions (direct stride-1
 // kernel and im2col GEMM) are checked against the scalar twin run on an explicit im2col matrix.
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { conv2dOutSize, createWasmKernels, type Conv2dShape, type Kernels } from "../../src/kernels/index.ts";
+import { conv2dOutSize, createWasmKernels, type Conv2dShape, type KernelsWithArena } from "../../src/kernels/index.ts";
 import type { Exports } from "../../src/kernels/wasm/index.ts";
 import { randn } from "./helpers.ts";
 
 let e: Exports;
-let k: Kernels;
+let k: KernelsWithArena;
 beforeAll(async () => {
   const { instance } = await WebAssembly.instantiate(readFileSync(new URL("../../build/kernels.wasm", import.meta.url)), {});
   e = instance.exports as unknown as Exports;
@@ -19,16 +19,16 @@ beforeAll(async () => {
 
 /** Copy arrays into the arena, run f on their pointers, return copies of the arrays afterwards. */
 function run(arrays: Float32Array[], f: (p: number[]) => void): Float32Array[] {
-  const m = k.mark();
+  const m = k.arena.mark();
   const bufs = arrays.map((a) => {
-    const b = k.alloc(a.length);
-    k.view(b).set(a);
+    const b = k.arena.alloc(a.length);
+    k.arena.view(b).set(a);
     return b;
   });
-  const ptrs = bufs.map((b) => k.view(b).byteOffset);
+  const ptrs = bufs.map((b) => k.arena.view(b).byteOffset);
   f(ptrs);
-  const out = bufs.map((b) => k.view(b).slice());
-  k.release(m);
+  const out = bufs.map((b) => k.arena.view(b).slice());
+  k.arena.release(m);
   return out;
 }
 

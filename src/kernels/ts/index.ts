@@ -1,12 +1,16 @@
-// The TypeScript backend: the reference kernels behind the shared argument checks (../checked.ts).
-// Memory is plain Float32Arrays: a Buf owns its array, `view` returns it, every array is "resident", and
-// mark/release keep a stack of live Bufs so the byte count matches the WASM arena's accounting (the
-// garbage collector frees released arrays).
+// The TypeScript backend: the reference kernels (./reference.ts, one function per table entry, named
+// like it) behind the shared checked front (../checked.ts). Memory is plain Float32Arrays: a Buf owns its
+// array, `view` returns it, every array is "resident", and mark/release keep a stack of live Bufs so the
+// byte count matches the WASM arena's accounting (the garbage collector frees released arrays).
 
 import { ArgumentError } from "../../validate.ts";
-import { checked } from "../checked.ts";
-import type { Buf, Kernels } from "../types.ts";
+import { checkedKernels, type RawArena } from "../checked.ts";
+import type { ResolvedKernels } from "../table.ts";
+import type { Buf, KernelsWithArena } from "../types.ts";
 import * as ref from "./reference.ts";
+
+/** Every kernel of the table has its reference function, taking the resolved arguments. */
+const REFERENCE: ResolvedKernels = ref;
 
 class TsBuf implements Buf {
   constructor(readonly array: Float32Array) {}
@@ -15,13 +19,10 @@ class TsBuf implements Buf {
   }
 }
 
-export function createTsKernels(): Kernels {
+function tsArena(): RawArena {
   const live: TsBuf[] = [];
   let bytes = 0;
-  return checked({
-    backend: "ts",
-    bitReproducible: true,
-    winograd: false,
+  return {
     alloc(length: number): Buf {
       const b = new TsBuf(new Float32Array(length));
       live.push(b);
@@ -42,24 +43,12 @@ export function createTsKernels(): Kernels {
     isResident: () => true,
     reserveScratch: () => {},
     conv2dScratch: () => 0,
-    gemm: (tA, tB, M, N, K, A, lda, B, ldb, C, ldc, acc = false) => ref.gemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, acc),
-    conv2d: ref.conv2d,
-    conv2dBackwardInput: ref.conv2dBackwardInput,
-    conv2dBackwardWeight: ref.conv2dBackwardWeight,
-    biasAct: ref.biasAct,
-    siluBackward: ref.siluBackward,
-    sumChannels: (x, out, o, c, i, acc = false) => ref.sumChannels(x, out, o, c, i, acc),
-    groupNorm: ref.groupNorm,
-    groupNormBackward: ref.groupNormBackward,
-    softmax: ref.softmax,
-    softmaxBackward: ref.softmaxBackward,
-    axpy: ref.axpy,
-    axpby: ref.axpby,
-    scale: ref.scale,
-    mul: ref.mul,
-    sum: ref.sum,
-    dot: ref.dot,
-    sqDist: ref.sqDist,
-    adam: ref.adam,
+  };
+}
+
+export function createTsKernels(): KernelsWithArena {
+  return checkedKernels({ backend: "ts", bitReproducible: true, winograd: false }, tsArena(), (name) => {
+    const f = REFERENCE[name] as (...values: unknown[]) => unknown;
+    return (values) => f(...values);
   });
 }

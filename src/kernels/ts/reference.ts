@@ -1,11 +1,11 @@
 // The reference kernels in plain TypeScript: the test oracle for the WASM backend and the fallback
 // where WASM SIMD is unavailable. Written to be read: straight loops, sums in float64 (so the oracle is
-// more accurate than what it checks), arguments already validated by the caller (../check.ts).
+// more accurate than what it checks). One function per entry of the kernel table (../table.ts), named
+// like it, taking the arguments checked and resolved by ../checked.ts: the TS backend is derived from them.
 // The GEMM keeps a 2 x 4 block of C in registers: several times faster than the naive triple loop, which
 // matters because this backend is also the fallback where WASM SIMD is missing.
 
-import type { Activation, AdamStep } from "../types.ts";
-import type { ConvDims } from "../check.ts";
+import type { Activation, AdamStep, ConvDims } from "../args.ts";
 
 /** Float64 scratch reused across calls (grown, never shrunk): the oracle's only allocation. */
 let acc = new Float64Array(1024);
