@@ -93,10 +93,15 @@ export function convertPrediction(
  * sigmaVe = sigma / alpha, alpha^2 + sigma^2 = 1): how a VP network is called from a VE-space sampler.
  */
 export function vpFromVeSigma(sigmaVe: number): { alpha: number; sigma: number } {
+  const alpha = 1 / veScale(sigmaVe);
+  return { alpha, sigma: sigmaVe * alpha };
+}
+
+/** 1 / alpha = sqrt(1 + sigmaVe^2): the factor from a VP sample to the VE one at the same level (x_ve = x_vp / alpha). */
+export function veScale(sigmaVe: number): number {
   finite("sigmaVe", sigmaVe);
   if (sigmaVe < 0) throw new ArgumentError("sigmaVe", `must be >= 0, got ${sigmaVe}`);
-  const alpha = 1 / Math.sqrt(1 + sigmaVe * sigmaVe);
-  return { alpha, sigma: sigmaVe * alpha };
+  return Math.sqrt(1 + sigmaVe * sigmaVe);
 }
 
 /**

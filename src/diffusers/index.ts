@@ -6,7 +6,7 @@
 // space (x_ve = x_vp / alpha), which is the same update divided by alpha. Plain data and functions: no
 // stateful scheduler object.
 
-import { vpFromVeSigma, type Prediction } from "../denoiser/conversions.ts";
+import { veScale, vpFromVeSigma, type Prediction } from "../denoiser/conversions.ts";
 import { diffusersDenoiser, sigmaToT, type DiffusersModel } from "../denoiser/diffusers.ts";
 import { dlog, dpow } from "../math/detmath.ts";
 import { cosineAlphaBar } from "../schedule/betas.ts";
@@ -244,7 +244,7 @@ export function sampleDiffusers(
   itemSize("latents", latents, opts.batch ?? 1);
   if (opts.from !== undefined || opts.maxSteps !== undefined) throw new ArgumentError(opts.from !== undefined ? "from" : "maxSteps", "sampleDiffusers runs the whole loop");
   const s0 = plan.sigmas[0];
-  const toVe = plan.space === "vp" ? Math.sqrt(1 + s0 * s0) : 1;
+  const toVe = plan.space === "vp" ? veScale(s0) : 1;
   const x = new Float32Array(latents.length);
   for (let j = 0; j < x.length; j++) x[j] = latents[j] * toVe;
   const last = plan.sigmas[plan.sigmas.length - 1];
