@@ -14,8 +14,8 @@ export const LAYERS = [
   [3, ["autograd/"]],
   [4, ["nn/", "denoiser/"]],
   [5, ["samplers/", "train/", "testbed/"]],
-  [6, ["diffusers/", "model.ts", "presets.ts"]],
-  [7, ["generate.ts", "parallel/"]],
+  [6, ["diffusers/", "model.ts", "presets.ts", "shipped-model.ts"]],
+  [7, ["generate.ts", "defaults.ts", "parallel/"]],
   [8, ["index.ts"]],
   // node.ts is the `edge-diffusion/node` entry point.
   [9, ["entry/", "node/", "node.ts"]],
@@ -39,5 +39,5 @@ export const SELF_IMPORTS = {
  * @type {ReadonlyArray<readonly [from: readonly string[], to: readonly string[], why: string]>}
  */
 export const FORBIDDEN = [
-  [["denoiser/", "samplers/", "testbed/", "diffusers/", "model.ts", "generate.ts", "parallel/"], ["train/"], "the sampling path never imports training"],
+  [["denoiser/", "samplers/", "testbed/", "diffusers/", "model.ts", "shipped-model.ts", "generate.ts", "defaults.ts", "parallel/"], ["train/"], "the sampling path never imports training"],
 ];

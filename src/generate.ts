@@ -16,18 +16,26 @@ import { img2imgSigmas, img2imgStart } from "./samplers/img2img.ts";
 import { getSampler, initialNoise, SAMPLER_NAMES } from "./samplers/index.ts";
 import { inpaint } from "./samplers/inpaint.ts";
 import { karrasSigmas } from "./schedule/sigmas.ts";
+import { SAMPLING_DEFAULTS } from "./defaults.ts";
 import { ArgumentError, f32, finite, inRange, int, oneOf } from "./validate.ts";
 
+/**
+ * What to generate. Every option has a default: SAMPLING_DEFAULTS (src/defaults.ts, the CLI's too) for
+ * count, steps, sampler, seed, guidance and format; for label, "all" on a class-conditional model and
+ * null on an unconditional one. So `generate(model)` is `edge-diffusion sample` on that model.
+ */
 export interface GenerateOptions {
-  count: number;
-  steps: number;
-  sampler: string;
-  seed: number;
+  count?: number;
+  steps?: number;
+  /** A name of SAMPLER_NAMES. */
+  sampler?: string;
+  seed?: number;
   /** A class, "all" (item i gets class i mod numClasses), or null (unconditional). */
-  label: number | "all" | null;
-  guidance: number;
+  label?: number | "all" | null;
+  /** Classifier-free guidance scale; 1 = the plain conditional model (no guidance). */
+  guidance?: number;
   /** "png" grid or "safetensors" tensor [N, C, H, W] in [-1, 1]. */
-  format: "png" | "safetensors";
+  format?: "png" | "safetensors";
   cols?: number;
   scale?: number;
   /**
@@ -55,6 +63,25 @@ export interface GenerateResult {
   labels: Int32Array | null;
 }
 
+/** The options with every default filled in: what the rest of this file reads. */
+type Resolved = GenerateOptions & Required<Pick<GenerateOptions, "count" | "steps" | "sampler" | "seed" | "label" | "guidance" | "format">>;
+
+function withDefaults(model: LoadedModel, o: GenerateOptions | undefined): Resolved {
+  if (o === undefined) o = {};
+  if (o === null || typeof o !== "object") throw new ArgumentError("options", `must be an object of generate() options, got ${String(o)}`);
+  const d = SAMPLING_DEFAULTS;
+  return {
+    ...o,
+    count: o.count ?? d.count,
+    steps: o.steps ?? d.steps,
+    sampler: o.sampler ?? d.sampler,
+    seed: o.seed ?? d.seed,
+    label: o.label === undefined ? (model.numClasses > 0 ? "all" : null) : o.label,
+    guidance: o.guidance ?? d.guidance,
+    format: o.format ?? d.format,
+  };
+}
+
 let kernelsReady: Promise<void> | null = null;
 /** Switch the ops to the WASM SIMD kernels once (TS fallback where SIMD is missing). */
 export function ensureKernels(): Promise<void> {
@@ -78,7 +105,7 @@ interface Plan {
   chunks: { start: number; n: number }[];
 }
 
-function plan(model: LoadedModel, o: GenerateOptions): Plan {
+function plan(model: LoadedModel, o: Resolved): Plan {
   const N = int("count", o.count, 1, 4096);
   const steps = int("steps", o.steps, 1, 1000);
   oneOf("sampler", o.sampler, SAMPLER_NAMES);
@@ -115,13 +142,13 @@ function plan(model: LoadedModel, o: GenerateOptions): Plan {
 }
 
 /** A chunk's denoiser: conditioned on its labels, guided when guidance != 1. */
-function chunkDenoiser(model: LoadedModel, o: GenerateOptions, p: Plan, start: number, n: number): Denoiser {
+function chunkDenoiser(model: LoadedModel, o: Resolved, p: Plan, start: number, n: number): Denoiser {
   const lab = p.labels?.subarray(start, start + n);
   return lab && o.guidance !== 1 ? guidedDenoiser(model.denoiser(), lab, o.guidance) : model.denoiser(lab);
 }
 
 /** Progress over all chunks, from a chunk's own step events. */
-function chunkProgress(o: GenerateOptions, p: Plan, start: number, n: number) {
+function chunkProgress(o: Resolved, p: Plan, start: number, n: number) {
   return (e: { step: number; steps: number }) => o.onStep?.(Math.min(e.steps, Math.round(((start + (n * (e.step + 1)) / e.steps) / p.N) * e.steps)), e.steps);
 }
 
@@ -136,13 +163,13 @@ function repeat(a: Float32Array, n: number, D: number): Float32Array {
  * A chunk's batch at step 0: noise at the first sigma (rng.stream("init")), or for img2img its image
  * noised to the first sigma of the tail (rng.stream("sampler").stream("img2img")).
  */
-function chunkStart(o: GenerateOptions, p: Plan, rng: Rng, start: number, n: number): Float32Array {
+function chunkStart(o: Resolved, p: Plan, rng: Rng, start: number, n: number): Float32Array {
   if (o.init) return img2imgStart(repeat(o.init.image, n, p.D), p.sigmas[0], { rng: rng.stream("sampler"), batch: n, firstItem: start });
   return initialNoise(rng, n, p.D, p.sigmas[0], start);
 }
 
 /** Steps of one chunk, the same call in every mode: the chosen sampler, or inpainting with its image and mask. */
-function chunkRun(o: GenerateOptions, p: Plan, denoiser: Denoiser, x: Float32Array, n: number, opts: SamplerOptions & Record<string, unknown>): SamplerResult {
+function chunkRun(o: Resolved, p: Plan, denoiser: Denoiser, x: Float32Array, n: number, opts: SamplerOptions & Record<string, unknown>): SamplerResult {
   if (o.inpaint) {
     const { image, mask, resample } = o.inpaint;
     return inpaint(denoiser, x, p.sigmas, { ...opts, known: repeat(image, n, p.D), mask: repeat(mask, n, p.D), resample: resample ?? 1 });
@@ -151,7 +178,7 @@ function chunkRun(o: GenerateOptions, p: Plan, denoiser: Denoiser, x: Float32Arr
 }
 
 /** Clamp images to [-1, 1] and encode: the last part of every generation. */
-function finish(model: LoadedModel, o: GenerateOptions, p: Plan, out: Float32Array): GenerateResult {
+function finish(model: LoadedModel, o: Resolved, p: Plan, out: Float32Array): GenerateResult {
   const { N, K, labels, steps } = p;
   // images live in [-1, 1]; low-dimensional data (2-D toys) is not bounded, so it is not clipped
   if (model.itemShape.length === 3) for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i]));
@@ -198,7 +225,7 @@ function checkState(p: Plan, from: GenerationState): void {
  * The one chunk loop: every chunk runs at most `maxSteps` steps (all when undefined) of the same run,
  * from its start or from `from`; the noise is counter-based, so the chunking and the pieces change no byte.
  */
-function run(model: LoadedModel, o: GenerateOptions, p: Plan, maxSteps: number | undefined, from: GenerationState | null): GenerationProgress {
+function run(model: LoadedModel, o: Resolved, p: Plan, maxSteps: number | undefined, from: GenerationState | null): GenerationProgress {
   const rng = new Rng(o.seed);
   const out = new Float32Array(p.N * p.D);
   const carries: Carry[] = [];
@@ -227,7 +254,8 @@ function run(model: LoadedModel, o: GenerateOptions, p: Plan, maxSteps: number |
  * return the state to continue from, or the finished result. Continuing until done gives the same
  * bytes as one generate() call with the same options, in every mode (plain, img2img, inpainting).
  */
-export function generateSteps(model: LoadedModel, o: GenerateOptions, opts: { maxSteps: number; from?: GenerationState | null }): GenerationProgress {
+export function generateSteps(model: LoadedModel, options: GenerateOptions | undefined, opts: { maxSteps: number; from?: GenerationState | null }): GenerationProgress {
+  const o = withDefaults(model, options);
   const p = plan(model, o);
   const maxSteps = int("maxSteps", opts.maxSteps, 1);
   const from = opts.from ?? null;
@@ -235,8 +263,9 @@ export function generateSteps(model: LoadedModel, o: GenerateOptions, opts: { ma
   return run(model, o, p, maxSteps, from);
 }
 
-/** Generate `count` samples in one call (the whole run of generateSteps). */
-export function generate(model: LoadedModel, o: GenerateOptions): GenerateResult {
+/** Generate `count` samples in one call (the whole run of generateSteps); `generate(model)` samples with SAMPLING_DEFAULTS. */
+export function generate(model: LoadedModel, options?: GenerateOptions): GenerateResult {
+  const o = withDefaults(model, options);
   const r = run(model, o, plan(model, o), undefined, null);
   if (!r.done) throw new Error("generate: sampling stopped before its last step");
   return r.result;
