@@ -8,9 +8,12 @@ async function sha256(bytes) {
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** @param lib the library module (dist/index.js); @param bytes the model file; @param request overrides of REQUEST */
+/**
+ * @param lib the library module (dist/index.js); @param bytes the model file; @param request overrides of
+ * REQUEST, or `{ only: {...} }`: exactly these options, the library's defaults (SAMPLING_DEFAULTS) for the rest
+ */
 export async function sampleHashes(lib, bytes, request = {}) {
-  const r = { ...REQUEST, ...request };
+  const r = request.only ?? { ...REQUEST, ...request };
   const k = await lib.initKernels({ backend: "wasm" });
   lib.useKernels(k);
   const model = lib.loadModel(bytes);

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decode } from "fast-png";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SAMPLING_DEFAULTS } from "../../src/defaults.ts";
 import { node, ROOT } from "./support.ts";
 import { SHIPPED_MODEL, startModules, startWorker, testModel, type RunningWorker } from "./worker-harness.ts";
 
@@ -80,7 +81,18 @@ describe("the example Worker in workerd", () => {
       expect(c.std).toBeGreaterThan(0.15); // not a flat grey
       expect(c.ring).toBeLessThan(0.2); // MNIST digits are centred: the border is black
     }
-    expect(await sha256(r.bytes)).toBe(nodeHashes({ count: 4, steps: 8, sampler: "heun", seed: 3, label: "all", guidance: 1 }).png);
+    expect(await sha256(r.bytes)).toBe(nodeHashes({ count: 4, steps: 8, sampler: "heun", seed: 3, label: "all", guidance: 2 }).png);
+  });
+
+  it("a request that leaves out steps, sampler and guidance samples with the library's defaults (SAMPLING_DEFAULTS, the CLI's)", async () => {
+    const r = await get("/sample?seed=3&count=2&format=safetensors");
+    expect(r.status).toBe(200);
+    // generate() with only count, seed and format: everything else from SAMPLING_DEFAULTS
+    const ref = nodeHashes({ only: { count: 2, seed: 3 } });
+    expect(await sha256(r.bytes)).toBe(ref.tensor);
+    const usage = (await get("/")).json().parameters;
+    expect(usage.guidance).toContain(`default ${SAMPLING_DEFAULTS.guidance};`);
+    expect(usage.steps).toContain(`default ${SAMPLING_DEFAULTS.steps})`);
   });
 
   it("the same request gives byte-identical sample tensors in workerd and Node (safetensors)", async () => {

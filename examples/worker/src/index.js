@@ -1,6 +1,6 @@
 // A Cloudflare Worker that draws MNIST digits with edge-diffusion.
 //
-//   GET  /sample?seed=7&steps=16&label=3&sampler=dpmpp_2m&guidance=1&count=4   -> image/png
+//   GET  /sample?seed=7&steps=20&label=3&sampler=dpmpp_2m&guidance=2&count=4   -> image/png
 //   GET  /sample?seed=7&...&format=safetensors                                  -> the tensor [N,1,28,28]
 //   GET  /sample?seed=7&...&mode=resumable&maxSteps=4    -> JSON {done:false, token, ...} or the PNG
 //   POST /sample?mode=resumable&maxSteps=4  (body: the token)  -> the next JSON, finally the PNG
@@ -11,10 +11,11 @@
 //
 // In workerd the package resolves to its Workers bundle (exports condition "workerd"), which imports the
 // kernels as a compiled WebAssembly module: workerd refuses to compile wasm from bytes.
-import { generate, generateSteps, initKernels, loadModel, useKernels } from "edge-diffusion";
-// The model ships with the Worker as a "Data" module (an ArrayBuffer): no network, no KV.
-import modelBytes from "../../../models/mnist.safetensors";
-import { BadRequest, BOUNDS, CHUNK, CONTINUATION_PARAMS, checkWork, PARAMS, parseMode, parseSettings, readQuery, SAMPLER_COST } from "./params.js";
+import { generate, generateSteps, initKernels, loadShippedModel, useKernels } from "edge-diffusion";
+// The package's shipped model, bundled with the Worker as a "Data" module (an ArrayBuffer; wrangler.toml's
+// rule): no network, no KV. workerd has no file system, so the model is handed to loadShippedModel.
+import modelBytes from "edge-diffusion/models/mnist.safetensors";
+import { BadRequest, BOUNDS, CHUNK, CONTINUATION_PARAMS, checkWork, DEFAULTS, PARAMS, parseMode, parseSettings, readQuery, SAMPLER_COST } from "./params.js";
 import { decodeToken, encodeToken, maxTokenChars } from "./token.js";
 
 let ready = null;
@@ -22,7 +23,7 @@ let ready = null;
 function init() {
   ready ??= (async () => {
     useKernels(await initKernels());
-    return loadModel(new Uint8Array(modelBytes));
+    return loadShippedModel(modelBytes);
   })().catch((e) => {
     ready = null;
     throw e;
@@ -156,11 +157,11 @@ function usage() {
     },
     parameters: {
       seed: `integer 0..${BOUNDS.seedMax} (required)`,
-      steps: `integer 1..${BOUNDS.stepsMax} (default 16)`,
-      count: `integer 1..${BOUNDS.countMax} (default 1)`,
+      steps: `integer 1..${BOUNDS.stepsMax} (default ${DEFAULTS.steps})`,
+      count: `integer 1..${BOUNDS.countMax} (default ${DEFAULTS.count})`,
       label: '0..9, "all" (digit i gets class i mod 10) or "none" (default "all")',
-      sampler: `${Object.keys(SAMPLER_COST).join(" | ")} (default dpmpp_2m)`,
-      guidance: `0..${BOUNDS.guidanceMax}, classifier-free guidance scale (default 1 = none)`,
+      sampler: `${Object.keys(SAMPLER_COST).join(" | ")} (default ${DEFAULTS.sampler})`,
+      guidance: `0..${BOUNDS.guidanceMax}, classifier-free guidance scale (default ${DEFAULTS.guidance}; 1 = none)`,
       format: "png | safetensors (default png)",
       mode: "oneshot | resumable (default oneshot)",
       maxSteps: "resumable mode: steps in this request (default: as many as fit the per-request budget)",

@@ -3,6 +3,8 @@
 // a 400 with JSON {error, parameter, allowed}. Nothing here allocates in proportion to the input beyond
 // the (capped) query string itself.
 
+import { SAMPLING_DEFAULTS } from "edge-diffusion";
+
 /** A 400: `parameter` names what to fix, `allowed` says what would be accepted. */
 export class BadRequest extends Error {
   constructor(parameter, message, allowed) {
@@ -40,7 +42,20 @@ export const CHUNK = 4;
 export const SAMPLER_COST = { euler: 1, heun: 2, dpmpp_2m: 1, dpmpp_2m_sde: 1, euler_ancestral: 1, ddim: 1, ddpm: 1 };
 export const SAMPLERS = Object.keys(SAMPLER_COST);
 
-export const DEFAULTS = { steps: "16", count: "1", label: "all", sampler: "dpmpp_2m", guidance: "1", format: "png", mode: "oneshot" };
+/**
+ * What a request leaves out. Steps, sampler and guidance are the library's SAMPLING_DEFAULTS (the CLI's
+ * too), so `/sample?seed=0&count=4` draws what `generate(model, { count: 4 })` and
+ * `edge-diffusion sample --count 4` draw; one digit by default keeps a bare request cheap.
+ */
+export const DEFAULTS = {
+  steps: String(SAMPLING_DEFAULTS.steps),
+  count: "1",
+  label: "all",
+  sampler: SAMPLING_DEFAULTS.sampler,
+  guidance: String(SAMPLING_DEFAULTS.guidance),
+  format: SAMPLING_DEFAULTS.format,
+  mode: "oneshot",
+};
 
 /** The parameters a first request may carry, and the ones a continuation (POST with a token) may carry. */
 export const PARAMS = ["seed", "steps", "count", "label", "sampler", "guidance", "format", "mode", "maxSteps"];
