@@ -111,9 +111,20 @@ function onReady(r: Reply): boolean {
   if (r.type !== "ready") return false;
   backend = r.backend;
   env();
-  fillSelect("sampler", r.samplers, "euler");
+  // the digits form starts from the library's SAMPLING_DEFAULTS (the page itself does not bundle the
+  // library, so the worker sends them)
+  fillSelect("sampler", r.samplers, r.defaults.sampler);
+  fillInput("steps", r.defaults.steps);
+  fillInput("guidance", r.defaults.guidance);
+  fillInput("seed", r.defaults.seed);
   fillSelect("toy", r.toys, "moons");
   return true;
+}
+
+/** Set an input's starting value, unless the user typed one already. */
+function fillInput(id: string, value: number): void {
+  const input = $<HTMLInputElement>(id);
+  if (input.value === "") input.value = String(value);
 }
 
 function fillSelect(id: string, names: string[], preferred: string): void {

@@ -49,8 +49,16 @@ export interface ModelInfo {
   threads: number;
 }
 
+/** The library's SAMPLING_DEFAULTS that the digits form starts from (the CLI's defaults too). */
+export interface SamplingFormDefaults {
+  sampler: string;
+  steps: number;
+  guidance: number;
+  seed: number;
+}
+
 export type Reply =
-  | { type: "ready"; backend: string; samplers: string[]; toys: string[] }
+  | { type: "ready"; backend: string; samplers: string[]; toys: string[]; defaults: SamplingFormDefaults }
   | { type: "model"; info: ModelInfo }
   | { type: "step"; id: number; step: number; steps: number; sigma: number; x: Float32Array; denoised: Float32Array }
   | { type: "done"; id: number; samples: Float32Array; shape: number[]; labels: number[]; ms: number }

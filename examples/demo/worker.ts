@@ -11,6 +11,7 @@ import {
   EMA,
   Rng,
   SAMPLER_NAMES,
+  SAMPLING_DEFAULTS,
   ScoreMLP,
   TOY_NAMES,
   edmPreconditioner,
@@ -52,7 +53,8 @@ function describe(err: unknown): string {
 function init(): Promise<void> {
   ready ??= initKernels().then((k) => {
     useKernels(k);
-    post({ type: "ready", backend: k.backend, samplers: [...SAMPLER_NAMES], toys: [...TOY_NAMES] });
+    const { sampler, steps, guidance, seed } = SAMPLING_DEFAULTS;
+    post({ type: "ready", backend: k.backend, samplers: [...SAMPLER_NAMES], toys: [...TOY_NAMES], defaults: { sampler, steps, guidance, seed } });
   });
   return ready;
 }

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { decode } from "fast-png";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SAMPLING_DEFAULTS } from "../../src/defaults.ts";
 import { ROOT, withChromium } from "./support.ts";
 
 type Server = { url: string; close: () => Promise<void> };
@@ -93,6 +94,8 @@ describe("browser demo in Chromium", () => {
       expect(Number(await page.getAttribute("#digits-panel", "data-threads"))).toBe(Math.max(1, Math.min(8, cores)));
 
       // ---- digits ----
+      // the form starts from the library's SAMPLING_DEFAULTS (what generate() and the CLI use)
+      const initial = { sampler: await page.inputValue("#sampler"), steps: await page.inputValue("#steps"), guidance: await page.inputValue("#guidance"), seed: await page.inputValue("#seed") };
       const blank = await shot(page, "#digits");
       await page.selectOption("#sampler", settings.sampler);
       await page.fill("#steps", String(settings.steps));
@@ -139,10 +142,12 @@ describe("browser demo in Chromium", () => {
       mkdirSync(OUT, { recursive: true });
       await page.screenshot({ path: join(OUT, "demo-page.png"), fullPage: true });
       expect(await page.isHidden("#error"), await page.textContent("#error-text") ?? "").toBe(true);
-      return { w, longestGap, previews, samples, blank, digits, emptyLoss, toy, scatter, loss, status };
+      return { w, longestGap, previews, samples, blank, digits, emptyLoss, toy, scatter, loss, status, initial };
     });
     expect(got.w.pageErrors).toEqual([]);
     expect(got.w.external).toEqual([]);
+    const d0 = SAMPLING_DEFAULTS;
+    expect(got.initial).toEqual({ sampler: d0.sampler, steps: String(d0.steps), guidance: String(d0.guidance), seed: String(d0.seed) });
 
     // The main thread kept running while the worker sampled (a blocked page would stall for seconds).
     expect(got.longestGap).toBeLessThan(500);

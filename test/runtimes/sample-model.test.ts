@@ -3,6 +3,7 @@
 // script, and Chromium loading the model over HTTP, each compared with Node's bytes for the same request.
 // (The Worker's side is in worker-example.test.ts.)
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,10 +80,14 @@ describe("sampling with the shipped model in Node, Deno and Bun", () => {
     }
   });
 
-  it("the Deno example script writes a PNG of digits (pixels checked)", () => {
+  it("the Deno example script writes a PNG of digits (pixels checked): the shipped model found by loadShippedModel, Node's bytes with the library's defaults", () => {
     const out = join(tmp, "digits.png");
-    const r = run(join(BIN, "deno"), ["run", "--no-check", "--allow-read", "--allow-write", "examples/deno/sample.ts", "--model", MODEL, "--count", "3", "--steps", "6", "--label", "8", "--out", out]);
+    // no --model: the script loads the package's shipped model itself
+    const r = run(join(BIN, "deno"), ["run", "--no-check", "--allow-read", "--allow-write", "examples/deno/sample.ts", "--count", "3", "--steps", "6", "--label", "8", "--out", out]);
     expect(r.status, r.out).toBe(0);
+    // what it left out (sampler, guidance, seed) is generate()'s SAMPLING_DEFAULTS, the CLI's
+    const ref = node("test/runtimes/sample-model.mjs", MODEL, JSON.stringify({ only: { count: 3, steps: 6, label: 8 } })) as Hashes;
+    expect(createHash("sha256").update(readFileSync(out)).digest("hex")).toBe(ref.png);
     const img = decode(readFileSync(out));
     // label 8 alone: a 2 x 2 grid (ceil(sqrt 3) columns) of 56-pixel cells with 2-pixel gaps
     expect([img.width, img.height]).toEqual([2 * 56 + 3 * 2, 2 * 56 + 3 * 2]);
