@@ -41,9 +41,16 @@ function isSource(v: unknown): v is ModelSource {
   return v instanceof ArrayBuffer || ArrayBuffer.isView(v) || v instanceof URL || typeof v === "string";
 }
 
-/** The package's copy of the model, as a URL next to this module (src/ or dist/ -> the package root). */
-function packagedUrl(): URL {
-  return new URL(`../${SHIPPED_MODEL_FILE}`, import.meta.url);
+/**
+ * The package's copy of the model, as a URL next to this module (src/ or dist/ -> the package root);
+ * null where the module has no URL to resolve against (workerd).
+ */
+function packagedUrl(): URL | null {
+  try {
+    return new URL(`../${SHIPPED_MODEL_FILE}`, import.meta.url);
+  } catch {
+    return null;
+  }
 }
 
 /** In a runtime with node:fs (Node, Deno, Bun), read a file: URL; undefined elsewhere. */
@@ -94,7 +101,7 @@ export async function shippedModelBytes(source?: ModelSource): Promise<Uint8Arra
   const registered = typeof defaultSource === "function" ? await defaultSource() : defaultSource;
   if (registered !== undefined) return bytesFrom(registered);
   const url = packagedUrl();
-  if (url.protocol === "file:") {
+  if (url?.protocol === "file:") {
     let bytes: Uint8Array | undefined;
     try {
       bytes = await readFileUrl(url);
@@ -103,9 +110,9 @@ export async function shippedModelBytes(source?: ModelSource): Promise<Uint8Arra
     }
     if (bytes) return bytes;
   }
-  if (url.protocol === "http:" || url.protocol === "https:") return fetchUrl(url);
+  if (url?.protocol === "http:" || url?.protocol === "https:") return fetchUrl(url);
   throw new Error(
-    `no file system and no URL to fetch the shipped model from in this runtime (module URL ${url.href}): import ${SHIPPED_MODEL_EXPORT} (a Data module in Cloudflare Workers, an asset URL in a bundler) and pass it, or call setShippedModelSource`,
+    `no file system and no URL to fetch the shipped model from in this runtime (module URL ${url?.href ?? String(import.meta.url)}): import ${SHIPPED_MODEL_EXPORT} (a Data module in Cloudflare Workers, an asset URL in a bundler) and pass it, or call setShippedModelSource`,
   );
 }
 
