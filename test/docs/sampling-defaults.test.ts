@@ -3,6 +3,11 @@
 // Karras sigmas (EDM eq. 5, rho 7) in the model's [sigmaMin, sigmaMax], classifier-free guidance, label
 // "all" on a class-conditional model and none on an unconditional one. (The Worker, the Deno example and
 // the demo are checked against the same defaults in test/runtimes/.)
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useKernels } from "../../src/autograd/backend.ts";
 import { SAMPLING_DEFAULTS } from "../../src/defaults.ts";
@@ -14,6 +19,7 @@ import { UNet, type UNetConfig } from "../../src/nn/unet.ts";
 import { Rng } from "../../src/rng.ts";
 import { getSampler, initialNoise, SAMPLER_NAMES } from "../../src/samplers/index.ts";
 import { karrasSigmas } from "../../src/schedule/sigmas.ts";
+import { node, ROOT } from "../runtimes/support.ts";
 import { expectArgumentError } from "../support/errors.ts";
 
 function tinyModel(numClasses: number) {
@@ -78,5 +84,21 @@ describe("SAMPLING_DEFAULTS", () => {
   it("options that are not an object are an ArgumentError naming them", () => {
     expectArgumentError(() => generate(model, 5 as never), "options");
     expectArgumentError(() => generate(model, null as never), "options");
+  });
+});
+
+describe("the CLI and the library share the defaults", () => {
+  it("`edge-diffusion sample` with only --count and --out writes generate(model, { count })'s PNG, on the shipped model", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ed-defaults-"));
+    try {
+      const out = join(dir, "x.png");
+      const r = spawnSync(process.execPath, [join(ROOT, "dist/cli.js"), "sample", "--count", "2", "--out", out], { cwd: dir, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      // the library's generate() in another process, given nothing but the count
+      const ref = node("test/runtimes/sample-model.mjs", join(ROOT, "models/mnist.safetensors"), JSON.stringify({ only: { count: 2 } })) as { png: string };
+      expect(createHash("sha256").update(readFileSync(out)).digest("hex")).toBe(ref.png);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
