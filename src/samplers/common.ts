@@ -194,15 +194,13 @@ export class Loop {
     return this.denoiseEach(x, this.sigmaBuf);
   }
 
-  /** D(x, sigma) with one sigma per item. */
+  /**
+   * D(x, sigma) with one sigma per item, always on the whole batch: a denoiser may hold per-item state
+   * lined up with it (guidance labels), so no sampler evaluates a sub-batch (dopri5.ts).
+   */
   denoiseEach(x: Float32Array, sigma: Float64Array): Float32Array {
-    return this.denoiseEachSub(x, sigma, this.batch);
-  }
-
-  /** D for a sub-batch of m items (adaptive solvers evaluate only the items still stepping). */
-  denoiseEachSub(x: Float32Array, sigma: Float64Array, m: number): Float32Array {
     this.checkAbort();
-    const d = this.denoiser(x, sigma, m);
+    const d = this.denoiser(x, sigma, this.batch);
     this.nfe++;
     if (!(d instanceof Float32Array) || d.length !== x.length) {
       throw new ArgumentError("denoiser", `must return a Float32Array of ${x.length} values, got ${d && (d as Float32Array).length}`);

@@ -19,13 +19,23 @@ const A = [
 // error weights b5 - b4
 const E = [71 / 57600, 0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40];
 
-/** The right-hand side for the active items: y is m x dim, u and items have m entries; returns m x dim. */
+/**
+ * The right-hand side for the whole batch: y is batch x dim, u has one entry per item; returns batch x dim.
+ * `items` is always 0..batch-1 (row b is item b).
+ */
 export type BatchRhs = (y: Float64Array, u: Float64Array, items: Int32Array) => Float64Array;
 
 /**
  * Integrate dy/du = f(y, u) for every item from u0 to u1 (either direction) with per-item adaptive
  * DOPRI5 steps. y (batch x dim) is updated in place; h holds each item's step size (in: initial guess,
  * out: the last accepted proposal). Returns the number of f calls.
+ *
+ * f always sees the whole batch in item order: an item that has reached u1 rides along frozen (step 0,
+ * its result discarded) rather than being dropped from the call. A denoiser may carry per-item state that
+ * is lined up with the batch (classifier-free guidance's labels, an inpainting mask, Hutchinson probes),
+ * and the Denoiser contract has no way to say "these rows are items 3 and 7"; evaluating a sub-batch would
+ * pair rows with the wrong state (issue 14 #3). The cost is the finished items' evaluations in the rounds
+ * the slowest item still needs.
  */
 export function dopri5(
   f: BatchRhs,
@@ -42,82 +52,67 @@ export function dopri5(
   const dir = u1 >= u0 ? 1 : -1;
   const u = new Float64Array(batch).fill(u0);
   const done = new Uint8Array(batch);
-  const k1 = new Float64Array(batch * dim);
-  const hasK1 = new Uint8Array(batch);
+  const items = Int32Array.from({ length: batch }, (_, b) => b);
   let calls = 0;
   if (u0 === u1) return 0;
   for (let b = 0; b < batch; b++) if (!(Math.abs(h[b]) > 0)) h[b] = 0.05 * (u1 - u0);
+  // k1 = f(y, u0); afterwards the last stage of an accepted step is the next k1 (FSAL)
+  const k1 = f(Float64Array.from(y), Float64Array.from(u), items).slice();
+  calls++;
+  const hs = new Float64Array(batch);
   for (let round = 0; round < maxRounds; round++) {
-    const act: number[] = [];
-    for (let b = 0; b < batch; b++) if (!done[b]) act.push(b);
-    if (act.length === 0) return calls;
-    const m = act.length;
-    const items = Int32Array.from(act);
-    // step sizes, clamped to land on u1
-    const hs = new Float64Array(m);
-    for (let a = 0; a < m; a++) {
-      const b = act[a];
+    let active = 0;
+    // step sizes, clamped to land on u1; a finished item steps by 0 (it stays where it is)
+    for (let b = 0; b < batch; b++) {
+      if (done[b]) {
+        hs[b] = 0;
+        continue;
+      }
+      active++;
       let hb = dir * Math.abs(h[b]);
       if (dir * (u[b] + hb - u1) > 0) hb = u1 - u[b];
-      hs[a] = hb;
+      hs[b] = hb;
     }
-    // k1 for items without a cached one (first step)
-    const need = act.filter((b) => !hasK1[b]);
-    if (need.length > 0) {
-      const yy = new Float64Array(need.length * dim);
-      const uu = new Float64Array(need.length);
-      need.forEach((b, a) => {
-        yy.set(y.subarray(b * dim, (b + 1) * dim), a * dim);
-        uu[a] = u[b];
-      });
-      const kk = f(yy, uu, Int32Array.from(need));
-      calls++;
-      need.forEach((b, a) => {
-        k1.set(kk.subarray(a * dim, (a + 1) * dim), b * dim);
-        hasK1[b] = 1;
-      });
-    }
-    const K: Float64Array[] = [new Float64Array(m * dim)];
-    for (let a = 0; a < m; a++) K[0].set(k1.subarray(act[a] * dim, (act[a] + 1) * dim), a * dim);
+    if (active === 0) return calls;
+    const K: Float64Array[] = [k1];
     let y5 = new Float64Array(0);
     for (let s = 1; s < 7; s++) {
-      const ys = new Float64Array(m * dim);
-      const us = new Float64Array(m);
-      for (let a = 0; a < m; a++) {
-        const b = act[a];
-        us[a] = s === 6 ? u[b] + hs[a] : u[b] + C[s] * hs[a];
+      const ys = new Float64Array(batch * dim);
+      const us = new Float64Array(batch);
+      for (let b = 0; b < batch; b++) {
+        us[b] = s === 6 ? u[b] + hs[b] : u[b] + C[s] * hs[b];
         for (let i = 0; i < dim; i++) {
           let acc = 0;
-          for (let r = 0; r < s; r++) acc += A[s][r] * K[r][a * dim + i];
-          ys[a * dim + i] = y[b * dim + i] + hs[a] * acc;
+          for (let r = 0; r < s; r++) acc += A[s][r] * K[r][b * dim + i];
+          ys[b * dim + i] = y[b * dim + i] + hs[b] * acc;
         }
       }
       if (s === 6) y5 = ys;
       K.push(f(ys, us, items));
       calls++;
     }
-    for (let a = 0; a < m; a++) {
-      const b = act[a];
+    for (let b = 0; b < batch; b++) {
+      if (done[b]) continue;
       let err = 0;
       for (let i = 0; i < dim; i++) {
         let e = 0;
-        for (let r = 0; r < 7; r++) e += E[r] * K[r][a * dim + i];
-        e *= hs[a];
-        const sc = atol + rtol * Math.max(Math.abs(y[b * dim + i]), Math.abs(y5[a * dim + i]));
+        for (let r = 0; r < 7; r++) e += E[r] * K[r][b * dim + i];
+        e *= hs[b];
+        const sc = atol + rtol * Math.max(Math.abs(y[b * dim + i]), Math.abs(y5[b * dim + i]));
         err += (e / sc) * (e / sc);
       }
       err = Math.sqrt(err / dim);
       if (!Number.isFinite(err)) throw new ArgumentError("denoiser", `returned a non-finite value at sigma = ${dexp(u[b])}`);
       const fac = err === 0 ? 5 : Math.min(5, Math.max(0.2, 0.9 * dpow(err, -0.2)));
       if (err <= 1) {
-        const landed = u[b] + hs[a];
+        const landed = u[b] + hs[b];
         u[b] = dir * (landed - u1) >= 0 ? u1 : landed;
-        y.set(y5.subarray(a * dim, (a + 1) * dim), b * dim);
-        k1.set(K[6].subarray(a * dim, (a + 1) * dim), b * dim);
+        y.set(y5.subarray(b * dim, (b + 1) * dim), b * dim);
+        k1.set(K[6].subarray(b * dim, (b + 1) * dim), b * dim);
         if (u[b] === u1) done[b] = 1;
-        h[b] = hs[a] * fac;
+        h[b] = hs[b] * fac;
       } else {
-        h[b] = hs[a] * fac;
+        h[b] = hs[b] * fac;
       }
     }
   }

@@ -8,6 +8,7 @@ import { sampleDdim, sampleDdpm, sampleDpmpp2mSde, sampleEulerAncestral } from "
 import type { SamplerFn } from "./common.ts";
 import { sampleLangevin, samplePc } from "./langevin.ts";
 import { sampleDpmpp2m, sampleEuler, sampleHeun } from "./ode.ts";
+import { lookupSamplerName, type ScheduleName } from "./names.ts";
 import { sampleRk45 } from "./rk45.ts";
 
 export {
@@ -30,6 +31,7 @@ export * from "./likelihood.ts";
 export * from "./inpaint.ts";
 export * from "./img2img.ts";
 export * from "./augment.ts";
+export { normalizeSamplerName, SAMPLER_ALIASES, type SamplerAlias, type ScheduleName } from "./names.ts";
 
 /** Every sampler by name. */
 export const SAMPLERS = {
@@ -48,9 +50,41 @@ export const SAMPLERS = {
 export type SamplerName = keyof typeof SAMPLERS;
 export const SAMPLER_NAMES = Object.keys(SAMPLERS) as SamplerName[];
 
-/** The sampler called `name`; unknown names throw an ArgumentError listing the valid ones. */
+/** What a sampler name resolves to (resolveSampler). */
+export interface ResolvedSampler {
+  /** This library's name for it. */
+  name: SamplerName;
+  /** The sampler, with any options the name implies applied as defaults (e.g. "DPM++ 2M SDE Heun"). */
+  sampler: SamplerFn;
+  /** The sigma schedule the name implies ("DPM++ 2M Karras"); undefined when it names none. */
+  schedule?: ScheduleName;
+  /** Sampler options the name implies ({} for most). */
+  options: Record<string, unknown>;
+}
+
+/**
+ * Resolve a sampler name as people type it: ours ("dpmpp_2m"), a diffusers scheduler class
+ * ("DPMSolverMultistepScheduler"), an AUTOMATIC1111 menu name ("DPM++ 2M Karras", "Euler a"; case and
+ * blanks do not matter) or a k-diffusion function ("sample_dpmpp_2m"); the table is names.ts. A name with
+ * a schedule suffix also returns the schedule, for the caller to build its sigmas with. Unknown names
+ * throw an ArgumentError listing the valid ones; a known sampler this library lacks (e.g. "LMS") says so.
+ */
+export function resolveSampler(name: string): ResolvedSampler {
+  if (typeof name !== "string") oneOf("sampler", name, SAMPLER_NAMES);
+  const found = lookupSamplerName(name, SAMPLER_NAMES);
+  const valid = `${SAMPLER_NAMES.map((a) => JSON.stringify(a)).join(", ")} (or a diffusers, A1111 or k-diffusion name for one of them, e.g. "DPM++ 2M Karras")`;
+  if (found === null) throw new ArgumentError("sampler", `unknown sampler ${JSON.stringify(name)}: must be one of ${valid}`);
+  if ("missing" in found) throw new ArgumentError("sampler", `${JSON.stringify(name)} is ${found.missing}, which this library does not implement; use one of ${valid}`);
+  const key = found.sampler as SamplerName;
+  const fn = SAMPLERS[key] as SamplerFn;
+  const options = found.options ?? {};
+  const sampler: SamplerFn = Object.keys(options).length === 0 ? fn : (d, x, s, o) => fn(d, x, s, { ...options, ...o });
+  return { name: key, sampler, schedule: found.schedule, options };
+}
+
+/** The sampler called `name` (any name resolveSampler takes); unknown names throw an ArgumentError listing the valid ones. */
 export function getSampler(name: string): SamplerFn {
-  return SAMPLERS[oneOf("sampler", name, SAMPLER_NAMES)] as SamplerFn;
+  return resolveSampler(name).sampler;
 }
 
 /** The starting batch x = sigmaMax z, z from rng.stream("init") (row b = item firstItem + b). */

@@ -26,12 +26,12 @@ export function sampleRk45(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLik
   // each item's step size, carried from interval to interval (0: dopri5 picks the first)
   const h = loop.carriedArray("h", B) ?? new Float64Array(B);
   let xc = loop.x;
-  const f: BatchRhs = (y, u, items) => {
-    const m = items.length;
+  // dopri5 calls f on the whole batch (finished items frozen), so guidance's labels stay lined up
+  const f: BatchRhs = (y, u) => {
     const x32 = Float32Array.from(y);
-    const sig = new Float64Array(m);
-    for (let a = 0; a < m; a++) sig[a] = dexp(u[a]);
-    const den = loop.denoiseEachSub(x32, sig, m);
+    const sig = new Float64Array(B);
+    for (let b = 0; b < B; b++) sig[b] = dexp(u[b]);
+    const den = loop.denoiseEach(x32, sig);
     const out = new Float64Array(y.length);
     for (let j = 0; j < y.length; j++) out[j] = y[j] - den[j];
     return out;

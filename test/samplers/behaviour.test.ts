@@ -207,8 +207,8 @@ describe("Langevin dynamics reaches its target", () => {
   const ref = target(1);
   const floor = [2, 3, 4].map((k) => energyDistance(ref, target(k), 2)).reduce((a, b) => a + b) / 3;
   const run = (T: number) =>
-    getSampler("langevin")(gm.denoiser, initialNoise(new Rng(8), N, 2, 5), [s, 0], { batch: N, rng: new Rng(8), stepsPerLevel: T, epsilon: 0.05, denoise: false }).x;
-  it("with enough steps (T = 1000, alpha = 0.05)", () => {
+    getSampler("langevin")(gm.denoiser, initialNoise(new Rng(8), N, 2, 5), [s, 0], { batch: N, rng: new Rng(8), stepsPerLevel: T, stepScale: 0.05 / (s * s), denoise: false }).x;
+  it("with enough steps (T = 1000, alpha = r sigma^2 = 0.05)", () => {
     const ed = energyDistance(ref, run(1000), 2);
     expect(ed, `energy distance at T = 1000 (floor ${floor.toExponential(2)})`).toBeLessThan(4 * floor);
   });
@@ -236,6 +236,12 @@ describe("bad arguments name the argument", () => {
     expectArgumentError(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2 }), "rng");
     expectArgumentError(() => getSampler("ddpm")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), variance: "large" }), "variance");
     expectArgumentError(() => getSampler("pc")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), predictor: "ode" }), "predictor");
+    expectArgumentError(() => getSampler("pc")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), snrNorm: "batch" }), "snrNorm");
+    // Langevin's step scale r: alpha = r sigma^2 diverges from r = 2 on (a Gaussian contracts by 1 - r)
+    expectArgumentError(() => getSampler("langevin")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), stepScale: 2 }), "stepScale");
+    expectArgumentError(() => getSampler("langevin")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), stepScale: 0 }), "stepScale");
+    // the old option meant another step size: refused with the conversion, not silently ignored
+    expectArgumentError(() => getSampler("langevin")(gm.denoiser, x, [1, 0], { batch: 2, rng: new Rng(1), epsilon: 2e-5 }), "epsilon");
     expectArgumentError(() => euler((() => new Float32Array(1)) as never, x, [1, 0], { batch: 2 }), "denoiser");
     expectArgumentError(() => euler(gm.denoiser, x, [1, 0], { batch: 2, maxSteps: 0 }), "maxSteps");
     expectArgumentError(() => euler(gm.denoiser, x, [1, 0.5], { batch: 2 }), "sigmas");
