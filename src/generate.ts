@@ -45,7 +45,12 @@ export interface GenerateOptions {
    * [-1, 1], mask in [0, 1]); `resample` > 1 adds RePaint resampling. Uses the inpainting sampler.
    */
   inpaint?: { image: Float32Array; mask: Float32Array; resample?: number };
-  onStep?: (step: number, total: number) => void;
+  /**
+   * Progress: `step` of `total` steps of the run, rounded down to whole steps over all items, and
+   * `fraction`, the exact share of the whole run done (items x steps), which moves from the first step
+   * of the first chunk however many items there are.
+   */
+  onStep?: (step: number, total: number, fraction: number) => void;
 }
 
 export interface GenerateResult {
@@ -84,6 +89,11 @@ function plan(model: LoadedModel, o: GenerateOptions): Plan {
   oneOf("sampler", o.sampler, SAMPLER_NAMES);
   int("seed", o.seed, 0, Number.MAX_SAFE_INTEGER);
   finite("guidance", o.guidance);
+  oneOf("format", o.format, ["png", "safetensors"] as const);
+  // checked before any sampling: a PNG of points would fail only after the whole run
+  if (o.format === "png" && model.itemShape.length !== 3) throw new ArgumentError("format", "a PNG needs an image model; write .safetensors for this model");
+  if (o.cols !== undefined) int("cols", o.cols, 1, 4096);
+  if (o.scale !== undefined) int("scale", o.scale, 1, 64);
   const K = model.numClasses;
   let labels: Int32Array | null = null;
   if (o.label !== null) {
@@ -122,7 +132,10 @@ function chunkDenoiser(model: LoadedModel, o: GenerateOptions, p: Plan, start: n
 
 /** Progress over all chunks, from a chunk's own step events. */
 function chunkProgress(o: GenerateOptions, p: Plan, start: number, n: number) {
-  return (e: { step: number; steps: number }) => o.onStep?.(Math.min(e.steps, Math.round(((start + (n * (e.step + 1)) / e.steps) / p.N) * e.steps)), e.steps);
+  return (e: { step: number; steps: number }) => {
+    const fraction = Math.min(1, (start + (n * (e.step + 1)) / e.steps) / p.N);
+    o.onStep?.(Math.min(e.steps, Math.round(fraction * e.steps)), e.steps, fraction);
+  };
 }
 
 /** n copies of one item. */
@@ -158,8 +171,9 @@ function finish(model: LoadedModel, o: GenerateOptions, p: Plan, out: Float32Arr
   const shape = (model.itemShape.length === 3 ? [N, ...model.itemShape] : [N, 1, 1, model.itemShape[0]]) as [number, number, number, number];
   let bytes: Uint8Array;
   if (o.format === "png") {
-    if (model.itemShape.length !== 3) throw new ArgumentError("format", "a PNG needs an image model; write .safetensors for this model");
-    const cols = o.cols ?? (labels && o.label === "all" ? K : Math.ceil(Math.sqrt(N)));
+    // one column per class for "all" (a class per column), but never wider than the samples: 4 samples
+    // of 10 classes are one row of 4, not a row of 10 with six blank cells
+    const cols = o.cols ?? (labels && o.label === "all" ? Math.min(N, K) : Math.ceil(Math.sqrt(N)));
     bytes = encodePng(imageGrid(out, shape, { cols, scale: o.scale ?? 2, gap: 2 }));
   } else {
     bytes = writeSafetensors({ samples: { dtype: "F32", shape, data: out } }, { labels: labels ? JSON.stringify([...labels]) : "null", seed: String(o.seed), sampler: o.sampler, steps: String(steps) });
