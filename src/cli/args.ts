@@ -64,6 +64,8 @@ export interface SampleArgs {
   cols?: number;
   /** img2img / inpaint: resize --image and --mask of another size to the model's. */
   resize: boolean;
+  /** Keep the run's state in OUT.state.json after every step and continue from it when it exists. */
+  resume: boolean;
   /** img2img and inpaint: the image PNG. */
   image?: string;
   /** img2img: in (0, 1]. */
@@ -93,6 +95,7 @@ export function parseSampleArgs(argv: string[], mode: SampleMode = "sample"): Sa
       threads: { type: "string" },
       "out-dir": { type: "string" },
       cols: { type: "string" },
+      resume: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
       ...(mode === "sample" ? {} : { image: { type: "string" as const }, resize: { type: "boolean" as const, default: false } }),
       ...(mode === "img2img" ? { strength: { type: "string" as const } } : {}),
@@ -131,6 +134,7 @@ export function parseSampleArgs(argv: string[], mode: SampleMode = "sample"): Sa
     outDir,
     cols: v.cols === undefined ? undefined : intOpt("cols", v.cols, 1, 1, 4096),
     resize: extra.resize ?? false,
+    resume: v.resume!,
     threads: v.threads === undefined || v.threads === "auto" ? "auto" : intOpt("threads", v.threads, 1, 1, 64),
   };
 }

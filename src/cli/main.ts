@@ -13,7 +13,7 @@ import { DatasetError } from "../data/dataset.ts";
 import { NonFiniteLossError } from "../train/trainer.ts";
 import { ensureKernels } from "../generate.ts";
 import { SAMPLER_NAMES } from "../samplers/index.ts";
-import { runSample, shippedModelPath } from "./sample.ts";
+import { Interrupted, runSample, shippedModelPath } from "./sample.ts";
 import { modelInfo } from "./info.ts";
 
 export { shippedModelPath };
@@ -75,6 +75,9 @@ Options:
   --out-dir DIR     one PNG per sample instead of a grid: DIR/0000-label3.png, ... (index, label)
   --cols N          columns of the grid (default: one per class for --label all, at most
                     --count; else a square)
+  --resume          keep the run's state in OUT.state.json after every step (Ctrl-C stops after
+                    the step in progress) and continue from it when run again with --resume; the
+                    bytes are those of an uninterrupted run; the state is removed when done
   --threads N       threads for the network, 1..64, or auto (default: the machine's cores, at
                     most 8); any count gives the same bytes
 
@@ -286,6 +289,10 @@ export async function main(argv: string[]): Promise<number> {
 function report(cmd: string, e: unknown): number {
   const say = (msg: string) => console.error(`edge-diffusion ${cmd}: ${msg.replace(/\s*\n\s*/g, " ")}`);
   {
+    if (e instanceof Interrupted) {
+      say(e.message);
+      return 130;
+    }
     if (e instanceof NonFiniteLossError) {
       say(`${e.message}. The last checkpoint written before it is intact; lower --lr and --resume.`);
       return 1;

@@ -18,6 +18,8 @@ export interface ProgressOptions {
   write?: (line: string) => void;
   /** Force plain lines even on a terminal (tests). */
   plain?: boolean;
+  /** Work already done before this process (a resumed run): the ETA counts only the rate seen here. */
+  from?: number;
 }
 
 export function progress(label: string, total: number, fieldsFormat = "", o: ProgressOptions = {}): ProgressReporter {
@@ -31,7 +33,7 @@ export function progress(label: string, total: number, fieldsFormat = "", o: Pro
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, 0);
+    bar.start(total, o.from ?? 0);
     return { update: (d, f) => bar.update(d, f), stop: () => bar.stop() };
   }
   const write = o.write ?? ((line: string) => process.stderr.write(line + "\n"));
@@ -39,10 +41,11 @@ export function progress(label: string, total: number, fieldsFormat = "", o: Pro
   let lastPct = -Infinity;
   let lastAt = -Infinity;
   let lastDone = -1;
+  const from = o.from ?? 0;
   const t0 = performance.now();
   return {
     update(done, fields) {
-      if (done <= 0 || done === lastDone) return;
+      if (done <= from || done === lastDone) return;
       const now = performance.now();
       const pct = Math.floor((100 * done) / total);
       if (pct >= lastPct + 10 || now - lastAt >= everyMs || done >= total) {
@@ -50,7 +53,7 @@ export function progress(label: string, total: number, fieldsFormat = "", o: Pro
         lastAt = now;
         lastDone = done;
         const el = (now - t0) / 1000;
-        const eta = (el * (total - done)) / done;
+        const eta = (el * (total - done)) / (done - from);
         const extra = fields ? " " + Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(" ") : "";
         write(`${label} ${o.percentOnly ? "" : `${done}/${total} `}(${pct}%) ${el.toFixed(1)} s, ETA ${eta.toFixed(0)} s${extra}`);
       }

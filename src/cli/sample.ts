@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { decodePngImage } from "../data/png-decode.ts";
 import { DatasetError } from "../data/dataset.ts";
 import { resize, toChannels } from "../data/image-ops.ts";
-import { ensureKernels, generate, type GenerateOptions } from "../generate.ts";
+import { ensureKernels, generate, generateSteps, type GenerateOptions, type GenerateResult, type GenerationState } from "../generate.ts";
 import { imageGrid } from "../image/grid.ts";
 import { encodePng } from "../image/png.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
@@ -18,7 +18,19 @@ import type { ParallelModel } from "../parallel/host.ts";
 import { ArgumentError } from "../validate.ts";
 import { resolveLabel, type SampleArgs, type SampleMode } from "./args.ts";
 import { checkWritable, readInput, writeOutput } from "./files.ts";
-import { progress } from "./progress.ts";
+import { progress, type ProgressReporter } from "./progress.ts";
+import { loadState, removeState, runKey, saveState, statePath } from "./resume.ts";
+
+/** A run stopped by Ctrl-C with its state saved: the CLI says how to continue and exits 130. */
+export class Interrupted extends Error {
+  constructor(step: number, steps: number, path: string) {
+    super(`stopped after step ${step} of ${steps}; the state is in ${path}: run the same command (with --resume) to continue`);
+    this.name = "Interrupted";
+  }
+}
+
+/** Items per chunk: generate()'s default, given explicitly so a resumed run's progress knows the chunks. */
+const CHUNK = 16;
 
 /** --guidance when not given: 93% of the shipped model's digits are classified confidently at 2, 72% at 1. */
 export const DEFAULT_GUIDANCE = 2;
@@ -88,7 +100,7 @@ function request(a: SampleArgs, mode: SampleMode, model: LoadedModel): Omit<Gene
     else inpaint = { image, mask: readItemPng("--mask", a.mask!, model.itemShape, a.resize).map((v) => 1 - v), resample: a.resample! };
   }
   const { count, steps, sampler, seed, cols } = a;
-  return { count, steps, sampler, seed, label, guidance: a.guidance ?? DEFAULT_GUIDANCE, format: a.outDir !== undefined ? "safetensors" : a.format, cols, init, inpaint };
+  return { count, steps, sampler, seed, label, guidance: a.guidance ?? DEFAULT_GUIDANCE, format: a.outDir !== undefined ? "safetensors" : a.format, cols, init, inpaint, chunk: CHUNK };
 }
 
 /** generate()'s option names and the flags that set them: its errors reach the user under the flag. */
@@ -113,6 +125,47 @@ function writeEach(dir: string, samples: Float32Array, shape: [number, number, n
   return names;
 }
 
+/**
+ * The run one step at a time (every chunk takes the step, then the state is saved atomically), from a
+ * saved state when there is one; Ctrl-C stops it after the step in progress. The same bytes as one
+ * generate() call (generateSteps' contract).
+ */
+async function stepwise(
+  model: ParallelModel,
+  req: Omit<GenerateOptions, "onStep">,
+  resume: { path: string; key: string },
+  saved: { state: GenerationState; steps: number } | null,
+  bar: ProgressReporter,
+): Promise<GenerateResult> {
+  const N = req.count;
+  // items done when chunk j finishes a step: chunks run in order within each step
+  const upTo = (j: number) => Math.min(N, (j + 1) * CHUNK);
+  let base = saved?.state.step ?? 0;
+  let j = 0;
+  const onStep = (_s: number, total: number) => bar.update(Math.round((1000 * (base * N + upTo(j++))) / (N * total)));
+  let stop = false;
+  const onSig = () => {
+    if (!stop) console.error(`\nstopping after this step (the state goes to ${resume.path}; the same command with --resume continues)`);
+    stop = true;
+  };
+  process.on("SIGINT", onSig);
+  try {
+    let p = generateSteps(model, { ...req, onStep }, { maxSteps: 1, from: saved?.state ?? null });
+    while (!p.done) {
+      saveState(resume.path, resume.key, p.state, p.steps);
+      // let a pending Ctrl-C reach its handler between steps (the steps themselves are synchronous)
+      await new Promise((r) => setImmediate(r));
+      if (stop) throw new Interrupted(p.state.step, p.steps, resume.path);
+      base = p.state.step;
+      j = 0;
+      p = generateSteps(model, { ...req, onStep }, { maxSteps: 1, from: p.state });
+    }
+    return p.result;
+  } finally {
+    process.off("SIGINT", onSig);
+  }
+}
+
 /** What the header line says runs: inpainting ignores --sampler (its own loop re-noises the known part). */
 function samplerName(a: SampleArgs, mode: SampleMode): string {
   return mode === "inpaint" ? `the inpainting sampler (replacement${a.resample! > 1 ? `, RePaint x${a.resample}` : ""}; --sampler is not used)` : a.sampler;
@@ -131,6 +184,8 @@ export async function runSample(a: SampleArgs, mode: SampleMode, modelArg: strin
   await ensureKernels();
   const { bytes, model: base } = loadModelFile("--model", modelPath);
   const req = request(a, mode, base);
+  const resume = a.resume ? { path: statePath(outDir ? join(outDir, "samples") : out), key: runKey(bytes, req) } : undefined;
+  const saved = resume ? loadState(resume.path, resume.key) : null;
   // Worker threads only now that the model is known good: a bad file gets its own error, not the
   // thread fallback's.
   let model: ParallelModel;
@@ -149,13 +204,17 @@ export async function runSample(a: SampleArgs, mode: SampleMode, modelArg: strin
     console.log(
       `sampling ${a.count} from ${modelPath} (${model.net.parameterCount()} parameters) with ${samplerName(a, mode)}, ${a.steps} steps, seed ${a.seed}, ${model.threads} thread${model.threads > 1 ? "s" : ""}`,
     );
+    if (saved) console.log(`resuming at step ${saved.state.step} of ${saved.steps} from ${resume!.path}`);
     // The bar counts the whole run's work (items x steps) from generate()'s exact fraction, so it moves
     // from the first step of the first chunk (a 4096-sample job shows its ETA at once) and ends at 100%
     // whatever the run's length (img2img runs only the tail its strength keeps).
-    const bar = progress("sampling", 1000, "", { percentOnly: true });
-    let r: ReturnType<typeof generate>;
+    const from = saved ? Math.round((1000 * saved.state.step) / saved.steps) : 0;
+    const bar = progress("sampling", 1000, "", { percentOnly: true, from });
+    let r: GenerateResult;
     try {
-      r = generate(model, { ...req, onStep: (_s, _t, fraction) => bar.update(Math.round(1000 * (fraction ?? 0))) });
+      r = resume
+        ? await stepwise(model, req, resume, saved, bar)
+        : generate(model, { ...req, onStep: (_s, _t, fraction) => bar.update(Math.round(1000 * (fraction ?? 0))) });
     } catch (e) {
       throw asFlagError(e);
     } finally {
@@ -169,6 +228,7 @@ export async function runSample(a: SampleArgs, mode: SampleMode, modelArg: strin
       writeOutput(out, r.bytes);
       console.log(`wrote ${out} (${r.shape.join("x")}) in ${secs} s`);
     }
+    if (resume) removeState(resume.path);
   } finally {
     await model.close();
   }

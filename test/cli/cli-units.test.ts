@@ -92,6 +92,18 @@ describe("plain progress lines", () => {
     expect(lines.map((l) => Number(/\((\d+)%\)/.exec(l)![1]))).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
   });
 
+  it("a resumed job's ETA counts only the work done in this process (from)", async () => {
+    const lines: string[] = [];
+    const bar = progress("sampling", 1000, "", { plain: true, percentOnly: true, write: (l) => lines.push(l), from: 500 });
+    bar.update(500); // nothing new yet
+    await new Promise((r) => setTimeout(r, 2500));
+    bar.update(750);
+    expect(lines).toHaveLength(1);
+    // a quarter done in el seconds here: a quarter left takes about el more (with done / el it would be el / 3)
+    const [, el, eta] = /\(75%\) ([\d.]+) s, ETA (\d+) s/.exec(lines[0])!.map(Number);
+    expect(Math.abs(eta - el)).toBeLessThanOrEqual(0.6);
+  });
+
   it("a slow job prints at least every everyMs even between tenths", async () => {
     const lines: string[] = [];
     const bar = progress("training", 1000, "", { plain: true, write: (l) => lines.push(l), everyMs: 5 });
