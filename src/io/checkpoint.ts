@@ -16,7 +16,7 @@
 
 import { ArgumentError } from "../validate.ts";
 import { JsonError, parseJsonStrict, type JsonValue } from "./json.ts";
-import { type ReadOptions, readSafetensors, type TensorInput, toFloat32, writeSafetensors } from "./safetensors.ts";
+import { type ReadOptions, readSafetensors, SafetensorsError, type TensorInput, toFloat32, writeSafetensors } from "./safetensors.ts";
 
 export const CHECKPOINT_FORMAT = "edge-diffusion.checkpoint";
 export const CHECKPOINT_VERSION = "1";
@@ -170,10 +170,17 @@ function foreignSafetensorsKind(names: string[]): string {
 
 /** Parse and validate checkpoint bytes. Safetensors-level problems throw SafetensorsError; the rest CheckpointError. */
 export function unpackCheckpoint(bytes: Uint8Array, opts: UnpackOptions = {}): Checkpoint {
-  // Files of another kind are named before the safetensors parser gives its low-level reason.
-  const foreign = bytes instanceof Uint8Array ? foreignFileKind(bytes) : undefined;
-  if (foreign) throw new CheckpointError("not_checkpoint", `this is ${foreign}; expected ${EXPECTED}`);
-  const { tensors, metadata } = readSafetensors(bytes, opts);
+  let file: ReturnType<typeof readSafetensors>;
+  try {
+    file = readSafetensors(bytes, opts);
+  } catch (e) {
+    // A file of another kind is named instead of the parser's low-level reason. Only once parsing has
+    // failed: a valid safetensors header length can begin with the same bytes as a pickle (0x80 0x02).
+    const foreign = e instanceof SafetensorsError && bytes instanceof Uint8Array ? foreignFileKind(bytes) : undefined;
+    if (foreign) throw new CheckpointError("not_checkpoint", `this is ${foreign}; expected ${EXPECTED}`);
+    throw e;
+  }
+  const { tensors, metadata } = file;
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(
       "not_checkpoint",
