@@ -46,9 +46,10 @@ export interface GenerateOptions {
    */
   inpaint?: { image: Float32Array; mask: Float32Array; resample?: number };
   /**
-   * Progress: `step` of `total` steps of the run, rounded down to whole steps over all items, and
-   * `fraction`, the exact share of the whole run done (items x steps), which moves from the first step
-   * of the first chunk however many items there are.
+   * Progress: `step` of `total` steps of the run, rounded to whole steps over all items, and `fraction`,
+   * the exact share of generate()'s run done (items x steps, chunk after chunk), which moves from the
+   * first step of the first chunk however many items there are. (generateSteps runs the chunks a step
+   * each in turn, so there `fraction` is only the chunk's own position: count the calls instead.)
    */
   onStep?: (step: number, total: number, fraction: number) => void;
 }
