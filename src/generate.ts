@@ -13,11 +13,15 @@ import { Rng } from "./rng.ts";
 import type { Denoiser } from "./denoiser/contract.ts";
 import type { Carry, SamplerOptions, SamplerResult } from "./samplers/common.ts";
 import { img2imgSigmas, img2imgStart } from "./samplers/img2img.ts";
-import { getSampler, initialNoise, SAMPLER_NAMES } from "./samplers/index.ts";
+import { getSampler, initialNoise, resolveSampler } from "./samplers/index.ts";
 import { inpaint } from "./samplers/inpaint.ts";
-import { karrasSigmas } from "./schedule/sigmas.ts";
+import { exponentialSigmas, karrasSigmas } from "./schedule/sigmas.ts";
 import { SAMPLING_DEFAULTS } from "./defaults.ts";
 import { ArgumentError, f32, finite, inRange, int, oneOf } from "./validate.ts";
+
+/** The sigma sequences generate() can sample over (see GenerateOptions.schedule). */
+export const SIGMA_SCHEDULES = ["karras", "exponential"] as const;
+export type SigmaScheduleName = (typeof SIGMA_SCHEDULES)[number];
 
 /**
  * What to generate. Every option has a default: SAMPLING_DEFAULTS (src/defaults.ts, the CLI's too) for
@@ -27,8 +31,16 @@ import { ArgumentError, f32, finite, inRange, int, oneOf } from "./validate.ts";
 export interface GenerateOptions {
   count?: number;
   steps?: number;
-  /** A name of SAMPLER_NAMES. */
+  /**
+   * A sampler: one of SAMPLER_NAMES, or a name people type for one (a diffusers scheduler class, an
+   * A1111 menu name such as "DPM++ 2M Karras", a k-diffusion function; see resolveSampler).
+   */
   sampler?: string;
+  /**
+   * The sigma sequence over the model's trained range: "karras" (EDM eq. 5, rho = 7; the default) or
+   * "exponential" (uniform in log sigma). A sampler name with a schedule suffix ("… Karras") implies it.
+   */
+  schedule?: SigmaScheduleName;
   seed?: number;
   /** A class, "all" (item i gets class i mod numClasses), or null (unconditional). */
   label?: number | "all" | null;
@@ -53,7 +65,13 @@ export interface GenerateOptions {
    * [-1, 1], mask in [0, 1]); `resample` > 1 adds RePaint resampling. Uses the inpainting sampler.
    */
   inpaint?: { image: Float32Array; mask: Float32Array; resample?: number };
-  onStep?: (step: number, total: number) => void;
+  /**
+   * Progress: `step` of `total` steps of the run, rounded to whole steps over all items, and `fraction`,
+   * the exact share of generate()'s run done (items x steps, chunk after chunk), which moves from the
+   * first step of the first chunk however many items there are. (generateSteps runs the chunks a step
+   * each in turn, so there `fraction` is only the chunk's own position: count the calls instead.)
+   */
+  onStep?: (step: number, total: number, fraction: number) => void;
 }
 
 export interface GenerateResult {
@@ -75,6 +93,7 @@ function withDefaults(model: LoadedModel, o: GenerateOptions | undefined): Resol
     count: o.count ?? d.count,
     steps: o.steps ?? d.steps,
     sampler: o.sampler ?? d.sampler,
+    schedule: o.schedule,
     seed: o.seed ?? d.seed,
     label: o.label === undefined ? (model.numClasses > 0 ? "all" : null) : o.label,
     guidance: o.guidance ?? d.guidance,
@@ -108,9 +127,19 @@ interface Plan {
 function plan(model: LoadedModel, o: Resolved): Plan {
   const N = int("count", o.count, 1, 4096);
   const steps = int("steps", o.steps, 1, 1000);
-  oneOf("sampler", o.sampler, SAMPLER_NAMES);
+  const resolved = resolveSampler(o.sampler);
+  if (o.schedule !== undefined) oneOf("schedule", o.schedule, SIGMA_SCHEDULES);
+  if (o.schedule !== undefined && resolved.schedule !== undefined && o.schedule !== resolved.schedule) {
+    throw new ArgumentError("schedule", `is "${o.schedule}" but the sampler name ${JSON.stringify(o.sampler)} implies "${resolved.schedule}": give one`);
+  }
+  const schedule = o.schedule ?? resolved.schedule ?? SAMPLING_DEFAULTS.schedule;
   int("seed", o.seed, 0, Number.MAX_SAFE_INTEGER);
   finite("guidance", o.guidance);
+  oneOf("format", o.format, ["png", "safetensors"] as const);
+  // checked before any sampling: a PNG of points would fail only after the whole run
+  if (o.format === "png" && model.itemShape.length !== 3) throw new ArgumentError("format", "a PNG needs an image model; write .safetensors for this model");
+  if (o.cols !== undefined) int("cols", o.cols, 1, 4096);
+  if (o.scale !== undefined) int("scale", o.scale, 1, 64);
   const K = model.numClasses;
   let labels: Int32Array | null = null;
   if (o.label !== null) {
@@ -133,7 +162,7 @@ function plan(model: LoadedModel, o: Resolved): Plan {
     checkItem("inpaint.image", o.inpaint.image, -1, 1);
     checkItem("inpaint.mask", o.inpaint.mask, 0, 1);
   }
-  const all = karrasSigmas(steps, model.precond.sigmaMin, model.precond.sigmaMax);
+  const all = (schedule === "karras" ? karrasSigmas : exponentialSigmas)(steps, model.precond.sigmaMin, model.precond.sigmaMax);
   const sigmas = o.init ? img2imgSigmas(all, o.init.strength) : all;
   const chunk = int("chunk", o.chunk ?? 16, 1, 4096);
   const chunks = [];
@@ -149,7 +178,10 @@ function chunkDenoiser(model: LoadedModel, o: Resolved, p: Plan, start: number, 
 
 /** Progress over all chunks, from a chunk's own step events. */
 function chunkProgress(o: Resolved, p: Plan, start: number, n: number) {
-  return (e: { step: number; steps: number }) => o.onStep?.(Math.min(e.steps, Math.round(((start + (n * (e.step + 1)) / e.steps) / p.N) * e.steps)), e.steps);
+  return (e: { step: number; steps: number }) => {
+    const fraction = Math.min(1, (start + (n * (e.step + 1)) / e.steps) / p.N);
+    o.onStep?.(Math.min(e.steps, Math.round(fraction * e.steps)), e.steps, fraction);
+  };
 }
 
 /** n copies of one item. */
@@ -185,8 +217,9 @@ function finish(model: LoadedModel, o: Resolved, p: Plan, out: Float32Array): Ge
   const shape = (model.itemShape.length === 3 ? [N, ...model.itemShape] : [N, 1, 1, model.itemShape[0]]) as [number, number, number, number];
   let bytes: Uint8Array;
   if (o.format === "png") {
-    if (model.itemShape.length !== 3) throw new ArgumentError("format", "a PNG needs an image model; write .safetensors for this model");
-    const cols = o.cols ?? (labels && o.label === "all" ? K : Math.ceil(Math.sqrt(N)));
+    // one column per class for "all" (a class per column), but never wider than the samples: 4 samples
+    // of 10 classes are one row of 4, not a row of 10 with six blank cells
+    const cols = o.cols ?? (labels && o.label === "all" ? Math.min(N, K) : Math.ceil(Math.sqrt(N)));
     bytes = encodePng(imageGrid(out, shape, { cols, scale: o.scale ?? 2, gap: 2 }));
   } else {
     bytes = writeSafetensors({ samples: { dtype: "F32", shape, data: out } }, { labels: labels ? JSON.stringify([...labels]) : "null", seed: String(o.seed), sampler: o.sampler, steps: String(steps) });

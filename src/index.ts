@@ -88,4 +88,4 @@ export { decodePngImage } from "./data/png-decode.ts";
 export { resize, centerCrop, toChannels, type PlanarImage } from "./data/image-ops.ts";
 export { SAMPLING_DEFAULTS, type SamplingDefaults } from "./defaults.ts";
 export { loadShippedModel, shippedModelBytes, setShippedModelSource, SHIPPED_MODEL_FILE, SHIPPED_MODEL_EXPORT, type ModelSource } from "./shipped-model.ts";
-export { generate, generateSteps, type GenerateOptions, type GenerateResult, type GenerationProgress, type GenerationState } from "./generate.ts";
+export { generate, generateSteps, SIGMA_SCHEDULES, type SigmaScheduleName, type GenerateOptions, type GenerateResult, type GenerationProgress, type GenerationState } from "./generate.ts";

@@ -4,9 +4,28 @@
 // argv at it.
 import { parseArgs } from "node:util";
 import { PRESET_NAMES, type PresetName } from "../presets.ts";
-import { SAMPLER_NAMES } from "../samplers/index.ts";
+import { SAMPLING_DEFAULTS } from "../defaults.ts";
+import { SIGMA_SCHEDULES, type SigmaScheduleName } from "../generate.ts";
+import { resolveSampler } from "../samplers/index.ts";
 import { ArgumentError, inRange, int, oneOf } from "../validate.ts";
 import { SCHEDULE_NAMES } from "./forward.ts";
+
+/**
+ * node's parseArgs takes "-1" after a string option for another option ("argument is ambiguous"); a
+ * number is never an option name, so `--count -1` becomes `--count=-1` and reaches the range check.
+ */
+export function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    if (/^--[^=]+$/.test(a) && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
 
 /** An integer option: digits only (no 1e3, no 0x10, no 1.0), then range-checked. */
 export function intOpt(name: string, v: string | undefined, def: number, lo = 0, hi = Number.MAX_SAFE_INTEGER): number {
@@ -30,12 +49,27 @@ export interface SampleArgs {
   count: number;
   steps: number;
   sampler: string;
+  /** --schedule, when given (else the sampler name's or the library's default). */
+  schedule?: SigmaScheduleName;
   seed: number;
-  /** "all", "none", a class index, or undefined (the model decides: all if conditional). */
-  label?: "all" | "none" | number;
-  guidance: number;
+  /**
+   * As typed: "all", "none", a class index, or undefined (the mode decides: "all" for sample on a
+   * conditional model, "none" for img2img and inpaint). Resolved against the model (resolveLabel), so
+   * every wrong value gets the one message with the model's range.
+   */
+  label?: string;
+  /** undefined: not given (the default applies where guidance applies, and nothing is said otherwise). */
+  guidance?: number;
   out: string;
   format: "png" | "safetensors";
+  /** --out-dir: one PNG per sample in this folder instead of one grid (out is then unused). */
+  outDir?: string;
+  /** --cols: columns of the grid (default: one per class for "all", else a square). */
+  cols?: number;
+  /** img2img / inpaint: resize --image and --mask of another size to the model's. */
+  resize: boolean;
+  /** Keep the run's state in OUT.state.json after every step and continue from it when it exists. */
+  resume: boolean;
   /** img2img and inpaint: the image PNG. */
   image?: string;
   /** img2img: in (0, 1]. */
@@ -52,37 +86,41 @@ export type SampleMode = "sample" | "img2img" | "inpaint";
 
 export function parseSampleArgs(argv: string[], mode: SampleMode = "sample"): SampleArgs {
   const { values: v } = parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv),
     options: {
       model: { type: "string" },
       count: { type: "string" },
       steps: { type: "string" },
       sampler: { type: "string" },
+      schedule: { type: "string" },
       seed: { type: "string" },
       label: { type: "string" },
       guidance: { type: "string" },
       out: { type: "string" },
       threads: { type: "string" },
+      "out-dir": { type: "string" },
+      cols: { type: "string" },
+      resume: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
-      ...(mode === "sample" ? {} : { image: { type: "string" as const } }),
+      ...(mode === "sample" ? {} : { image: { type: "string" as const }, resize: { type: "boolean" as const, default: false } }),
       ...(mode === "img2img" ? { strength: { type: "string" as const } } : {}),
       ...(mode === "inpaint" ? { mask: { type: "string" as const }, resample: { type: "string" as const } } : {}),
     },
     strict: true,
     allowPositionals: false,
   });
-  const extra = v as { image?: string; strength?: string; mask?: string; resample?: string };
+  const extra = v as { image?: string; strength?: string; mask?: string; resample?: string; resize?: boolean };
   const out = v.out ?? (mode === "sample" ? "out/samples.png" : `out/${mode}.png`);
   const format = out.endsWith(".safetensors") ? "safetensors" : out.endsWith(".png") ? "png" : null;
   if (!format) throw new ArgumentError("--out", `must end in .png or .safetensors, got ${JSON.stringify(out)}`);
   if (v.model !== undefined && v.model.trim() === "") throw new ArgumentError("--model", "must be a file path, got an empty string");
-  let label: SampleArgs["label"];
-  if (v.label === "all" || v.label === "none") label = v.label;
-  else if (v.label !== undefined) label = intOpt("label", v.label, 0, 0, 1_000_000);
   if (mode !== "sample" && !v.help) {
     if (!extra.image) throw new ArgumentError("--image", `is required for ${mode}: a PNG of the model's size`);
     if (mode === "inpaint" && !extra.mask) throw new ArgumentError("--mask", "is required for inpaint: a PNG of the model's size, white where the model fills in");
   }
+  const outDir = v["out-dir"];
+  if (outDir !== undefined && outDir.trim() === "") throw new ArgumentError("--out-dir", "must be a folder path, got an empty string");
+  if (outDir !== undefined && v.out !== undefined) throw new ArgumentError("--out-dir", "writes one PNG per sample: give --out or --out-dir, not both");
   return {
     help: v.help!,
     model: v.model,
@@ -90,14 +128,19 @@ export function parseSampleArgs(argv: string[], mode: SampleMode = "sample"): Sa
     strength: mode === "img2img" ? numOpt("strength", extra.strength, 0.6, 0, 1, "(]") : undefined,
     mask: extra.mask,
     resample: mode === "inpaint" ? intOpt("resample", extra.resample, 1, 1, 20) : undefined,
-    count: intOpt("count", v.count, mode === "sample" ? 40 : 8, 1, 4096),
-    steps: intOpt("steps", v.steps, 20, 1, 1000),
-    sampler: oneOf("--sampler", v.sampler ?? "dpmpp_2m", SAMPLER_NAMES),
-    seed: intOpt("seed", v.seed, 0),
-    label,
-    guidance: numOpt("guidance", v.guidance, 2, -100, 100),
+    count: intOpt("count", v.count, mode === "sample" ? SAMPLING_DEFAULTS.count : 8, 1, 4096),
+    steps: intOpt("steps", v.steps, SAMPLING_DEFAULTS.steps, 1, 1000),
+    sampler: samplerOpt(v.sampler),
+    schedule: v.schedule === undefined ? undefined : oneOf("--schedule", v.schedule, SIGMA_SCHEDULES),
+    seed: intOpt("seed", v.seed, SAMPLING_DEFAULTS.seed),
+    label: v.label,
+    guidance: v.guidance === undefined ? undefined : numOpt("guidance", v.guidance, SAMPLING_DEFAULTS.guidance, -100, 100),
     out,
-    format,
+    format: outDir !== undefined ? "png" : format,
+    outDir,
+    cols: v.cols === undefined ? undefined : intOpt("cols", v.cols, 1, 1, 4096),
+    resize: extra.resize ?? false,
+    resume: v.resume!,
     threads: v.threads === undefined || v.threads === "auto" ? "auto" : intOpt("threads", v.threads, 1, 1, 64),
   };
 }
@@ -123,7 +166,7 @@ export interface TrainArgs {
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
   const { values: v } = parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv),
     options: {
       dataset: { type: "string" },
       preset: { type: "string" },
@@ -183,7 +226,7 @@ export interface ForwardArgs {
 
 export function parseForwardArgs(argv: string[]): ForwardArgs {
   const { values: v } = parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv),
     options: {
       schedule: { type: "string" },
       T: { type: "string" },
@@ -211,4 +254,51 @@ export function parseForwardArgs(argv: string[]): ForwardArgs {
     scale: intOpt("scale", v.scale, 2, 1, 16),
     out,
   };
+}
+
+/**
+ * --label as typed, against a model with K classes (0: unconditional): a class index, "all", or null
+ * (unconditional). Unset means "all" for `sample` on a conditional model and null for img2img and
+ * inpaint, which keep the image's own content rather than forcing classes 0, 1, 2, ... onto it. Every
+ * wrong value gets the one message, with the model's range.
+ */
+export function resolveLabel(raw: string | undefined, K: number, mode: SampleMode): number | "all" | null {
+  if (raw === undefined) return mode === "sample" && K > 0 ? "all" : null;
+  const v = raw.trim();
+  if (v === "none") return null;
+  if (K === 0) throw new ArgumentError("--label", `this model is unconditional: it takes no label (leave --label out, or give none), got ${JSON.stringify(raw)}`);
+  if (v === "all") return "all";
+  if (/^\d{1,7}$/.test(v) && Number(v) < K) return Number(v);
+  throw new ArgumentError("--label", `must be a class in [0, ${K - 1}], "all" or "none", got ${JSON.stringify(raw)}`);
+}
+
+export interface InfoArgs {
+  help: boolean;
+  /** undefined: the shipped model. */
+  model?: string;
+  json: boolean;
+}
+
+export function parseInfoArgs(argv: string[]): InfoArgs {
+  const { values: v, positionals } = parseArgs({
+    args: argv,
+    options: { json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length > 1) throw new ArgumentError("MODEL", `takes one model file, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(" ")}`);
+  if (positionals[0] !== undefined && positionals[0].trim() === "") throw new ArgumentError("MODEL", "must be a file path, got an empty string");
+  return { help: v.help!, model: positionals[0], json: v.json! };
+}
+
+/** --sampler: any name resolveSampler takes (ours, diffusers', A1111's, k-diffusion's), checked up front. */
+function samplerOpt(name: string | undefined): string {
+  const n = name ?? SAMPLING_DEFAULTS.sampler;
+  try {
+    resolveSampler(n);
+  } catch (e) {
+    if (e instanceof ArgumentError && e.arg === "sampler") throw new ArgumentError("--sampler", e.message.slice("sampler: ".length));
+    throw e;
+  }
+  return n;
 }

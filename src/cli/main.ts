@@ -1,24 +1,23 @@
 // The edge-diffusion command line. Thin: parses arguments, calls the library, reports progress.
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ArgumentError } from "../validate.ts";
 import { SafetensorsError } from "../io/safetensors.ts";
 import { runForward, SCHEDULE_NAMES } from "./forward.ts";
-import { parseForwardArgs, parseSampleArgs, parseTrainArgs, type SampleArgs, type SampleMode } from "./args.ts";
-import { decodePngImage } from "../data/png-decode.ts";
-import { toChannels } from "../data/image-ops.ts";
-import { readFileBytes } from "../node/files.ts";
-import { writeOutput } from "./files.ts";
+import { parseForwardArgs, parseInfoArgs, parseSampleArgs, parseTrainArgs, type SampleMode } from "./args.ts";
+import { checkWritable, fsErrorCode, fsReason, writeOutput } from "./files.ts";
 import { progress } from "./progress.ts";
 import { runTrain } from "./train.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
 import { DatasetError } from "../data/dataset.ts";
 import { NonFiniteLossError } from "../train/trainer.ts";
-import { ensureKernels, generate } from "../generate.ts";
-import type { ParallelModel } from "../parallel/host.ts";
-import { parallelModel } from "../node/parallel.ts";
+import { ensureKernels } from "../generate.ts";
+import { SAMPLING_DEFAULTS } from "../defaults.ts";
 import { SAMPLER_NAMES } from "../samplers/index.ts";
+import { Interrupted, runSample, shippedModelPath } from "./sample.ts";
+import { modelInfo } from "./info.ts";
+
+export { shippedModelPath };
 
 const HELP = `edge-diffusion — diffusion models on any CPU
 
@@ -30,7 +29,12 @@ Commands:
   inpaint     fill in the masked part of an image
   forward     noise the built-in shapes across t and write a PNG strip
   train       train a model on a dataset and save it
+  info        describe a model file: architecture, parameters, classes, training
+  start       what 'npm start' runs: sample the shipped model (or show the forward process without it)
   help        show this help, or 'edge-diffusion help <command>'
+
+Options: --version prints the version; --help (or no command at all) prints this help.
+Errors print one line on stderr and exit 2 (bad arguments or files) or 1 (a failure while running).
 
 Run 'edge-diffusion <command> --help' for a command's options.`;
 
@@ -58,16 +62,27 @@ const SAMPLE_HELP = `edge-diffusion sample — draw samples from a model
 Options:
   --model FILE      model file (.safetensors from 'edge-diffusion train'); default: the shipped
                     MNIST model (${"models/mnist.safetensors"})
-  --count N         number of samples, 1..4096 (default 40)
-  --steps N         sampler steps, 1..1000 (default 20)
-  --sampler NAME    ${SAMPLER_NAMES.join(" | ")} (default dpmpp_2m)
-  --seed N          integer >= 0 (default 0); the same seed gives the same bytes in every runtime
+  --count N         number of samples, 1..4096 (default ${SAMPLING_DEFAULTS.count})
+  --steps N         sampler steps, 1..1000 (default ${SAMPLING_DEFAULTS.steps})
+  --sampler NAME    ${SAMPLER_NAMES.join(" | ")} (default ${SAMPLING_DEFAULTS.sampler}); also the
+                    names of diffusers ("EulerAncestralDiscreteScheduler"), A1111 ("DPM++ 2M
+                    Karras", "Euler a") and k-diffusion ("sample_dpmpp_2m")
+  --schedule S      karras | exponential: the sigmas over the model's range (default
+                    ${SAMPLING_DEFAULTS.schedule}, or what a "… Karras"/"… Exponential" name says)
+  --seed N          integer >= 0 (default ${SAMPLING_DEFAULTS.seed}); the same seed gives the same bytes in every runtime
   --label L         a class 0..K-1, "all" (sample i gets class i mod K), or "none" (default all
-                    for a class-conditional model)
+                    for a class-conditional model in sample; none in img2img and inpaint)
   --guidance W      classifier-free guidance scale; 1 = plain conditional (default 2: 93% of
-                    the shipped model's digits are classified confidently, 72% at 1)
+                    the shipped model's digits are classified confidently, 72% at 1). Needs a
+                    label: with an unconditional model or --label none it is an error, not ignored
   --out FILE        .png for a grid, .safetensors for the raw tensor [N, C, H, W] in [-1, 1]
-                    (default out/samples.png)
+                    (default out/samples.png); checked before sampling
+  --out-dir DIR     one PNG per sample instead of a grid: DIR/0000-label3.png, ... (index, label)
+  --cols N          columns of the grid (default: one per class for --label all, at most
+                    --count; else a square)
+  --resume          keep the run's state in OUT.state.json after every step (Ctrl-C stops after
+                    the step in progress) and continue from it when run again with --resume; the
+                    bytes are those of an uninterrupted run; the state is removed when done
   --threads N       threads for the network, 1..64, or auto (default: the machine's cores, at
                     most 8); any count gives the same bytes
 
@@ -76,84 +91,13 @@ Examples:
   edge-diffusion sample --label 7 --count 16 --sampler heun --steps 18 --out out/sevens.png
   edge-diffusion sample --model my.safetensors --out out/x.safetensors`;
 
-/** The shipped model, next to the package root (dist/cli.js or src/cli/main.ts). */
-export function shippedModelPath(): string {
-  for (const rel of ["../models/mnist.safetensors", "../../models/mnist.safetensors"]) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(p)) return p;
-  }
-  return fileURLToPath(new URL("../models/mnist.safetensors", import.meta.url));
-}
-
-/** A PNG as one model item [C, H, W] with values in [0, 1]; the size must be the model's. */
-function readItemPng(arg: string, path: string, itemShape: number[]): Float32Array {
-  if (itemShape.length !== 3) throw new ArgumentError(arg, "needs an image model");
-  const [c, h, w] = itemShape;
-  const img = toChannels(decodePngImage(readFileBytes(path), path), c as 1 | 3);
-  if (img.height !== h || img.width !== w) throw new ArgumentError(arg, `${path} is ${img.width}x${img.height}; the model takes ${w}x${h}`);
-  return img.data;
-}
-
 async function sample(argv: string[], mode: SampleMode = "sample"): Promise<void> {
   const a = parseSampleArgs(argv, mode);
   if (a.help) {
     console.log(mode === "sample" ? SAMPLE_HELP : mode === "img2img" ? IMG2IMG_HELP : INPAINT_HELP);
     return;
   }
-  const modelPath = resolve(a.model ?? shippedModelPath());
-  if (!existsSync(modelPath)) {
-    throw new ArgumentError("--model", `${modelPath} does not exist${a.model ? "" : " (the shipped model is missing: run 'npm run train:mnist' to make it)"}`);
-  }
-  const out = resolve(a.out);
-  const t0 = performance.now();
-  await ensureKernels();
-  const bytes = readFileBytes(modelPath);
-  let model: ParallelModel;
-  try {
-    model = await parallelModel(bytes, a.threads === "auto" ? {} : { threads: a.threads });
-  } catch (e) {
-    if (a.threads !== "auto" || e instanceof ArgumentError) throw e;
-    // auto: worker threads are an optimisation; without them, sample on this thread
-    console.error(`(worker threads did not start: ${(e as Error).message}; sampling on one thread)`);
-    model = await parallelModel(bytes, { threads: 1 });
-  }
-  try {
-    await sampleWith(model, a, mode, modelPath, out, t0);
-  } finally {
-    await model.close();
-  }
-}
-
-/** generate()'s option names and the flags that set them: its errors reach the user under the flag. */
-const FLAG_OF: Record<string, string> = { count: "--count", steps: "--steps", sampler: "--sampler", seed: "--seed", label: "--label", guidance: "--guidance", format: "--out" };
-
-function asFlagError(e: unknown): unknown {
-  if (!(e instanceof ArgumentError) || !(e.arg in FLAG_OF)) return e;
-  return new ArgumentError(FLAG_OF[e.arg], e.message.slice(e.arg.length + 2));
-}
-
-async function sampleWith(model: ParallelModel, a: SampleArgs, mode: SampleMode, modelPath: string, out: string, t0: number): Promise<void> {
-  const lab = a.label ?? (model.numClasses > 0 ? "all" : "none");
-  const label = lab === "none" ? null : lab;
-  console.log(`sampling ${a.count} from ${modelPath} (${model.net.parameterCount()} parameters) with ${a.sampler}, ${a.steps} steps, seed ${a.seed}, ${model.threads} thread${model.threads > 1 ? "s" : ""}`);
-  let init: { image: Float32Array; strength: number } | undefined;
-  let inpaint: { image: Float32Array; mask: Float32Array; resample: number } | undefined;
-  if (mode !== "sample") {
-    const image = readItemPng("--image", a.image!, model.itemShape).map((v) => 2 * v - 1);
-    if (mode === "img2img") init = { image, strength: a.strength! };
-    else inpaint = { image, mask: readItemPng("--mask", a.mask!, model.itemShape).map((v) => 1 - v), resample: a.resample! };
-  }
-  const bar = progress("sampling", a.steps);
-  let r: ReturnType<typeof generate>;
-  try {
-    r = generate(model, { ...a, label, init, inpaint, onStep: (s) => bar.update(s) });
-  } catch (e) {
-    throw asFlagError(e);
-  } finally {
-    bar.stop();
-  }
-  writeOutput(out, r.bytes);
-  console.log(`wrote ${out} (${r.shape.join("x")}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await runSample(a, mode, a.model);
 }
 
 const TRAIN_HELP = `edge-diffusion train — train a score network and save it
@@ -226,6 +170,7 @@ function forward(argv: string[]): void {
     return;
   }
   const out = resolve(a.out);
+  checkWritable("--out", out);
   const t0 = performance.now();
   const r = runForward(a, (line) => console.log(line));
   writeOutput(out, r.png);
@@ -236,7 +181,9 @@ const IMG2IMG_HELP = `edge-diffusion img2img — SDEdit: noise an image part way
 
 Takes the options of 'sample' (default --count 8, --out out/img2img.png), plus:
   --image FILE      PNG of the model's size (28x28 for the shipped model), required
+  --resize          scale an --image of another size to the model's
   --strength S      in (0, 1]: how far to noise it; 1 ignores the image almost entirely (default 0.6)
+Without --label the model samples unconditionally (keeping the image's own class).
 
 Example:
   edge-diffusion img2img --image my-digit.png --label 3 --strength 0.5`;
@@ -247,17 +194,63 @@ Takes the options of 'sample' (default --count 8, --out out/inpaint.png; --sampl
 inpainting sampler re-noises the known region to every level), plus:
   --image FILE      PNG of the model's size (28x28 for the shipped model), required
   --mask FILE       PNG of the same size: white where the model fills in, black where the image is kept
+  --resize          scale an --image and --mask of another size to the model's
   --resample N      RePaint resampling per step, 1..20 (default 1: none)
 
 Example:
   edge-diffusion inpaint --image digit.png --mask lower-half.png --label 8`;
 
-const HELPS: Record<string, string> = { forward: FORWARD_HELP, sample: SAMPLE_HELP, train: TRAIN_HELP, img2img: IMG2IMG_HELP, inpaint: INPAINT_HELP };
+const INFO_HELP = `edge-diffusion info — describe a model file
+
+Usage: edge-diffusion info [MODEL] [--json]
+Prints the architecture, parameter count, storage dtype, file size, classes, preconditioning, and the
+training settings and step recorded in the file (default MODEL: the shipped model).
+  --json            print it as one JSON object`;
+
+const HELPS: Record<string, string> = { forward: FORWARD_HELP, sample: SAMPLE_HELP, train: TRAIN_HELP, img2img: IMG2IMG_HELP, inpaint: INPAINT_HELP, info: INFO_HELP };
+const COMMANDS = ["sample", "img2img", "inpaint", "forward", "train", "info", "start", "help"];
+
+/** The package's version, from the package.json beside dist/ (or the checkout root). */
+function version(): string {
+  for (const rel of ["../package.json", "../../package.json"]) {
+    try {
+      const p = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (p.name === "edge-diffusion" && typeof p.version === "string") return p.version;
+    } catch {
+      /* not here */
+    }
+  }
+  return "unknown";
+}
+
+function info(argv: string[]): void {
+  const a = parseInfoArgs(argv);
+  if (a.help) {
+    console.log(INFO_HELP);
+    return;
+  }
+  const path = resolve(a.model ?? shippedModelPath());
+  const r = modelInfo(path);
+  console.log(a.json ? JSON.stringify(r.json, null, 2) : r.text);
+}
 
 export async function main(argv: string[]): Promise<number> {
-  const [cmd = "sample", ...rest] = argv;
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined) {
+    // bare `edge-diffusion`: the usage, as a successful answer (sampling needs asking for: 'sample')
+    console.log(HELP);
+    return 0;
+  }
   try {
     switch (cmd) {
+      case "--version":
+      case "-v":
+      case "version":
+        console.log(version());
+        return 0;
+      case "info":
+        info(rest);
+        return 0;
       case "forward":
         forward(rest);
         return 0;
@@ -286,23 +279,46 @@ export async function main(argv: string[]): Promise<number> {
         console.log(HELPS[rest[0]] ?? HELP);
         return 0;
       default:
-        console.error(`edge-diffusion: unknown command ${JSON.stringify(cmd)}\n\n${HELP}`);
+        console.error(`edge-diffusion: unknown command ${JSON.stringify(cmd)}; the commands are ${COMMANDS.join(", ")} ('edge-diffusion help' shows what they do)`);
         return 2;
     }
   } catch (e) {
+    return report(cmd, e);
+  }
+}
+
+/**
+ * Every error as one line on stderr, never a stack trace: 2 for what the user gave (arguments, files),
+ * 1 for a failure while running. EDGE_DIFFUSION_DEBUG=1 prints the stack of an unexpected error.
+ */
+function report(cmd: string, e: unknown): number {
+  const say = (msg: string) => console.error(`edge-diffusion ${cmd}: ${msg.replace(/\s*\n\s*/g, " ")}`);
+  {
+    if (e instanceof Interrupted) {
+      say(e.message);
+      return 130;
+    }
     if (e instanceof NonFiniteLossError) {
-      console.error(`edge-diffusion ${cmd}: ${e.message}. The last checkpoint written before it is intact; lower --lr and --resume.`);
+      say(`${e.message}. The last checkpoint written before it is intact; lower --lr and --resume.`);
       return 1;
     }
     if (e instanceof SafetensorsError || e instanceof CheckpointError || e instanceof DatasetError) {
-      console.error(`edge-diffusion ${cmd}: cannot read the file: ${e.message}`);
-      return 1;
-    }
-    if (e instanceof ArgumentError || (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {
-      console.error(`edge-diffusion ${cmd}: ${(e as Error).message}\nRun 'edge-diffusion ${cmd} --help' for the options.`);
+      say(`cannot read the file: ${e.message}`);
       return 2;
     }
-    throw e;
+    if (e instanceof ArgumentError || (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))) {
+      say(`${(e as Error).message} (see 'edge-diffusion ${cmd} --help')`);
+      return 2;
+    }
+    const code = fsErrorCode(e);
+    const path = (e as { path?: unknown }).path;
+    if (code && typeof path === "string") {
+      say(`${path}: ${fsReason(e)} (${code})`);
+      return 2;
+    }
+    say(`${e instanceof Error ? e.message : String(e)}${process.env.EDGE_DIFFUSION_DEBUG ? "" : " (an internal error: EDGE_DIFFUSION_DEBUG=1 shows where)"}`);
+    if (process.env.EDGE_DIFFUSION_DEBUG && e instanceof Error && e.stack) console.error(e.stack);
+    return 1;
   }
 }
 

@@ -16,7 +16,7 @@
 
 import { ArgumentError } from "../validate.ts";
 import { JsonError, parseJsonStrict, type JsonValue } from "./json.ts";
-import { type ReadOptions, readSafetensors, type TensorInput, toFloat32, writeSafetensors } from "./safetensors.ts";
+import { type ReadOptions, readSafetensors, SafetensorsError, type TensorInput, toFloat32, writeSafetensors } from "./safetensors.ts";
 
 export const CHECKPOINT_FORMAT = "edge-diffusion.checkpoint";
 export const CHECKPOINT_VERSION = "1";
@@ -141,11 +141,51 @@ export function packCheckpoint(ckpt: Checkpoint, opts: PackOptions = {}): Uint8A
   });
 }
 
+const EXPECTED = `an edge-diffusion model or checkpoint (safetensors with __metadata__.format "${CHECKPOINT_FORMAT}", as 'edge-diffusion train' writes)`;
+
+/**
+ * What a file that is not safetensors is, from its first bytes, for the error that refuses it: PyTorch's
+ * torch.save writes a zip archive (since 1.6) or a bare pickle (protocol 2..5: 0x80, version byte), the
+ * formats of .pt, .bin and .ckpt files. Undefined when the bytes are none of the kinds recognised here.
+ */
+function foreignFileKind(bytes: Uint8Array): string | undefined {
+  const b = (i: number) => (bytes.length > i ? bytes[i] : -1);
+  if (b(0) === 0x50 && b(1) === 0x4b && b(2) === 0x03 && b(3) === 0x04) return "a PyTorch file (a zip archive as torch.save writes: .pt, .bin, .ckpt), not safetensors";
+  if (b(0) === 0x80 && b(1) >= 2 && b(1) <= 5) return "a PyTorch pickle (.bin, .ckpt, .pt from torch.save), not safetensors";
+  if (b(0) === 0x89 && b(1) === 0x50 && b(2) === 0x4e && b(3) === 0x47) return "a PNG image";
+  if (b(0) === 0x1f && b(1) === 0x8b) return "a gzip file";
+  if (b(0) === 0x47 && b(1) === 0x47 && b(2) === 0x55 && b(3) === 0x46) return "a GGUF file";
+  return undefined;
+}
+
+/** What a safetensors file without our tag holds, from its tensor names (diffusers and LDM layouts). */
+function foreignSafetensorsKind(names: string[]): string {
+  const has = (re: RegExp) => names.some((n) => re.test(n));
+  if (has(/^conv_in\.weight$/) && has(/^down_blocks\.\d+\./) && has(/^time_embedding\./)) {
+    return "a diffusers UNet2DModel weights file (conv_in, down_blocks, time_embedding, ...), which edge-diffusion cannot load";
+  }
+  if (has(/^model\.diffusion_model\./)) return "a Stable Diffusion (LDM) checkpoint, which edge-diffusion cannot load";
+  return "a safetensors file without edge-diffusion's metadata";
+}
+
 /** Parse and validate checkpoint bytes. Safetensors-level problems throw SafetensorsError; the rest CheckpointError. */
 export function unpackCheckpoint(bytes: Uint8Array, opts: UnpackOptions = {}): Checkpoint {
-  const { tensors, metadata } = readSafetensors(bytes, opts);
+  let file: ReturnType<typeof readSafetensors>;
+  try {
+    file = readSafetensors(bytes, opts);
+  } catch (e) {
+    // A file of another kind is named instead of the parser's low-level reason. Only once parsing has
+    // failed: a valid safetensors header length can begin with the same bytes as a pickle (0x80 0x02).
+    const foreign = e instanceof SafetensorsError && bytes instanceof Uint8Array ? foreignFileKind(bytes) : undefined;
+    if (foreign) throw new CheckpointError("not_checkpoint", `this is ${foreign}; expected ${EXPECTED}`);
+    throw e;
+  }
+  const { tensors, metadata } = file;
   if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError("not_checkpoint", `__metadata__.format is ${JSON.stringify(metadata.format ?? null)}, not "${CHECKPOINT_FORMAT}"`);
+    throw new CheckpointError(
+      "not_checkpoint",
+      `this is ${foreignSafetensorsKind(Object.keys(tensors))} (__metadata__.format is ${JSON.stringify(metadata.format ?? null)}, not "${CHECKPOINT_FORMAT}"); expected ${EXPECTED}`,
+    );
   }
   if (metadata.format_version !== CHECKPOINT_VERSION) {
     throw new CheckpointError("not_checkpoint", `unsupported format_version ${JSON.stringify(metadata.format_version ?? null)} (this library reads "${CHECKPOINT_VERSION}")`);

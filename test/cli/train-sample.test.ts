@@ -166,12 +166,12 @@ describe("edge-diffusion sample", () => {
     // the library names its option (label); the CLI reports it under the flag that set it
     const badLabel = spawnSync(process.execPath, ["dist/cli.js", "sample", "--model", modelPath, "--count", "1", "--steps", "1", "--label", "10", "--out", out], { encoding: "utf8" });
     expect(badLabel.status).toBe(2);
-    expect(badLabel.stderr).toMatch(/edge-diffusion sample: --label: must be an integer in \[0, 9\]/);
+    expect(badLabel.stderr).toMatch(/edge-diffusion sample: --label: must be a class in \[0, 9\]/);
     const junk = join(dir, "junk.safetensors");
     writeFileSync(junk, new Uint8Array(100));
     const bad = spawnSync(process.execPath, ["dist/cli.js", "sample", "--model", junk], { encoding: "utf8" });
-    expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/cannot read the file/);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--model: .*junk\.safetensors is not a model/);
   });
 });
 

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { node, ROOT } from "../runtimes/support.ts";
 
 const FINGERPRINT = {"normals":"695e2dd67788e26648055d4c5f456a6f03f920d564094a09a83edaea351f8fbc","normals64":"c2d1078b1ce1d3d0faaeeb2906f306641e846748aa25b611c588022983f8759d","uniforms":"758e37feef6dcb8bbf5f3b82b5a689af1c96c413b72a261f82280ed9415a9944","schedules":"e52835d86d74357e934d426bf83e6c25ce0acb69171a4a1188b84ad897d3f070","sigmas":"286939cce87ca979b84fb5c3f16f4f1ff3eb829dfe2067a97be7589443aacb72","detmath":"950977d53c0df849d0c354cc26acfb5e1e51e13d53b89e76e03310cc8dabe510","forward":"9573e0058b5edfa830adc8cf426424350ddbddac6730a708427613014a934c9f","png":"3e89d54d6486b49708dbe3fa23c655ce72dd6af16533e3344a78bec31ea4a737","backend":"wasm","unet":"d21390070548a56209a3df670115f183acfb654d30920fb0cdd180fef29775d9"};
-const SAMPLE_MODEL = {"backend":"wasm","tensor":"75a6faa40262ffb9b4fd536c6dde2cf495891146b44805494e5b0b54ea4a7dd1","png":"f6503d8af22f28185e6c1b262b57b13d47effe643b90c9def4f6e351c1ae5b76","shape":[3,1,28,28],"mean":-0.5883448207057969};
+const SAMPLE_MODEL = {"backend":"wasm","tensor":"75a6faa40262ffb9b4fd536c6dde2cf495891146b44805494e5b0b54ea4a7dd1","png":"48be97d99d02160a124f9ece87494bc2d0d83cdf2e076586337697a95a9e9695","shape":[3,1,28,28],"mean":-0.5883448207057969};
 const PROBE = {
   "mixture.euler": "619a1faee7ab087d71d0848686a7d5690673e852085116d4364550f293d19e84",
   "mixture.heun": "1cdcd936db680706e2ad6027420e756dfe1b21fdf497da8e52b1e7098d4fcfb9",

@@ -83,3 +83,25 @@ describe("generateSteps", () => {
     expect(() => generateSteps(model, o, { maxSteps: 0 })).toThrow(/maxSteps/);
   });
 });
+
+describe("generate() takes the sampler names people type and a schedule (issue 14 #13)", () => {
+  const model = tinyModel();
+  const o: GenerateOptions = { count: 3, steps: 5, seed: 4, label: "all", guidance: 2, format: "safetensors" };
+  const bytes = (extra: Partial<GenerateOptions>) => generate(model, { ...o, ...extra }).samples;
+  it("a diffusers, A1111 or k-diffusion name gives the bytes of the sampler it names", () => {
+    const ref = bytes({ sampler: "dpmpp_2m" });
+    for (const name of ["DPMSolverMultistepScheduler", "DPM++ 2M", "dpm++ 2m karras", "sample_dpmpp_2m"]) expect(bytes({ sampler: name }), name).toEqual(ref);
+    expect(bytes({ sampler: "Euler a" })).toEqual(bytes({ sampler: "euler_ancestral" }));
+  });
+  it("schedule: karras is the default; exponential samples other sigmas; a name's suffix sets it", () => {
+    expect(bytes({ sampler: "euler", schedule: "karras" })).toEqual(bytes({ sampler: "euler" }));
+    const exp = bytes({ sampler: "euler", schedule: "exponential" });
+    expect(exp).not.toEqual(bytes({ sampler: "euler" }));
+    expect(bytes({ sampler: "Euler Exponential" })).toEqual(exp);
+  });
+  it("names the argument when the schedule is unknown or contradicts the name", () => {
+    expectArgumentError(() => bytes({ sampler: "euler", schedule: "cosine" as never }), "schedule");
+    expectArgumentError(() => bytes({ sampler: "DPM++ 2M Karras", schedule: "exponential" }), "schedule");
+    expectArgumentError(() => bytes({ sampler: "LMS" }), "sampler");
+  });
+});
