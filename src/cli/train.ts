@@ -112,10 +112,18 @@ async function loadDataset(name: string, seed: number, image: ImageRequest): Pro
  * (The CLI's other commands get the same check from src/cli/files.ts; the two are to become one.)
  */
 export function checkWritable(flag: string, path: string): void {
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new ArgumentError(flag, `${path} is a folder; give a file name`);
+  // stat that answers undefined for a missing path and for one under a file (ENOTDIR)
+  const stat = (p: string) => {
+    try {
+      return statSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  if (stat(path)?.isDirectory()) throw new ArgumentError(flag, `${path} is a folder; give a file name`);
   let dir = dirname(path);
   for (let up = dirname(dir); !existsSync(dir) && up !== dir; up = dirname(dir)) dir = up;
-  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new ArgumentError(flag, `cannot write ${path}: ${dir} is a file, not a folder`);
+  if (!stat(dir)?.isDirectory()) throw new ArgumentError(flag, `cannot write ${path}: ${dir} is a file, not a folder`);
   const probe = join(dir, `.${basename(path)}.${process.pid}.probe`);
   try {
     closeSync(openSync(probe, "wx"));
@@ -260,6 +268,9 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
   // progress over this run's steps only (issue 14, point 7): a resumed run's rate and ETA start here
   const runStart = adam.step;
   const resume = resumeCommand(o, preset);
+  // a resumed run shows where it starts at once (a bar at 0 that leaps to the checkpoint's step reads as
+  // a burst of speed); its rate and ETA then count from here
+  if (runStart > 0 && runStart < steps) report({ step: runStart, steps, loss: lastLoss, meanLoss: lastLoss, itPerSec: 0, etaSeconds: Infinity, gradNorm: NaN });
   try {
     while (adam.step < steps && !aborted) {
       const target = Math.min(steps, (Math.floor(adam.step / every) + 1) * every);
