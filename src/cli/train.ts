@@ -182,7 +182,37 @@ function watchSigint(stop: AbortController): { seen: () => boolean; dispose: () 
   return { seen: () => count > 0, dispose: () => process.off("SIGINT", onSig) };
 }
 
+/**
+ * Train as `edge-diffusion train` does (checks, dataset, checkpoints, model file). Stops early when
+ * `signal` aborts (returns `aborted: true`, the checkpoint written) or on Ctrl-C, watched from the start
+ * (a Ctrl-C while the dataset loads counts too): then it writes the checkpoint, prints the resume
+ * command and exits the process with 130.
+ */
 export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void = () => {}, signal?: AbortSignal): Promise<TrainCliResult> {
+  // one stop for both causes: the caller's signal and a Ctrl-C (watchSigint)
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (signal?.aborted) stop.abort();
+  signal?.addEventListener("abort", onAbort);
+  const sigint = watchSigint(stop);
+  let r: TrainCliResult;
+  try {
+    r = await trainRun(o, report, stop.signal);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    sigint.dispose();
+  }
+  if (r.aborted && sigint.seen()) {
+    // Ctrl-C: the checkpoint is on disk; say how to continue and exit as interrupted (128 + SIGINT).
+    // Exiting here skips the caller's bar.stop(), so give a terminal its cursor back (cli-progress hid it).
+    if (process.stderr.isTTY) process.stderr.write("\x1b[?25h");
+    process.stderr.write(`\ninterrupted at step ${r.step} of ${o.steps}; checkpoint ${o.checkpoint}; resume with: ${r.resume}\n`);
+    process.exit(130);
+  }
+  return r;
+}
+
+async function trainRun(o: TrainCliOptions, report: (p: Progress) => void, stop: AbortSignal): Promise<TrainCliResult> {
   const steps = int("--steps", o.steps, 1, 10_000_000);
   const batch = int("--batch", o.batch, 1, 4096);
   positive("--lr", o.lr);
@@ -259,57 +289,38 @@ export async function runTrain(o: TrainCliOptions, report: (p: Progress) => void
       }),
     );
   };
-  // one stop for both causes: the caller's signal and a Ctrl-C (watchSigint)
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  if (signal?.aborted) stop.abort();
-  signal?.addEventListener("abort", onAbort);
-  const sigint = watchSigint(stop);
   // progress over this run's steps only (issue 14, point 7): a resumed run's rate and ETA start here
   const runStart = adam.step;
   const resume = resumeCommand(o, preset);
   // a resumed run shows where it starts at once (a bar at 0 that leaps to the checkpoint's step reads as
   // a burst of speed); its rate and ETA then count from here
   if (runStart > 0 && runStart < steps) report({ step: runStart, steps, loss: lastLoss, meanLoss: lastLoss, itPerSec: 0, etaSeconds: Infinity, gradNorm: NaN });
-  try {
-    while (adam.step < steps && !aborted) {
-      const target = Math.min(steps, (Math.floor(adam.step / every) + 1) * every);
-      const r = await trainAsync({
-        net,
-        precond,
-        loss,
-        data,
-        batchSize: batch,
-        steps: target,
-        seed: o.seed,
-        adam: adamOpts,
-        resume: { adam, ema },
-        reportEvery: 10,
-        signal: stop.signal,
-        onProgress: (p) => {
-          lastLoss = p.meanLoss;
-          const itPerSec = (p.step - runStart) / Math.max((performance.now() - t0) / 1000, 1e-9);
-          report({ ...p, steps, itPerSec, etaSeconds: (steps - p.step) / itPerSec });
-        },
-      });
-      aborted = r.aborted;
-      save();
-    }
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    sigint.dispose();
+  while (adam.step < steps && !aborted) {
+    const target = Math.min(steps, (Math.floor(adam.step / every) + 1) * every);
+    const r = await trainAsync({
+      net,
+      precond,
+      loss,
+      data,
+      batchSize: batch,
+      steps: target,
+      seed: o.seed,
+      adam: adamOpts,
+      resume: { adam, ema },
+      reportEvery: 10,
+      signal: stop,
+      onProgress: (p) => {
+        lastLoss = p.meanLoss;
+        const itPerSec = (p.step - runStart) / Math.max((performance.now() - t0) / 1000, 1e-9);
+        report({ ...p, steps, itPerSec, etaSeconds: (steps - p.step) / itPerSec });
+      },
+    });
+    aborted = r.aborted;
+    save();
   }
   const seconds = elapsedBefore + (performance.now() - t0) / 1000;
-  if (aborted) {
-    if (sigint.seen()) {
-      // Ctrl-C: the checkpoint is on disk; say how to continue and exit as interrupted (128 + SIGINT).
-      // Exiting here skips the caller's bar.stop(), so give a terminal its cursor back (cli-progress hid it).
-      if (process.stderr.isTTY) process.stderr.write("\x1b[?25h");
-      process.stderr.write(`\ninterrupted at step ${adam.step} of ${steps}; checkpoint ${o.checkpoint}; resume with: ${resume}\n`);
-      process.exit(130);
-    }
-    return { step: adam.step, finalLoss: lastLoss, seconds, aborted, resume };
-  }
+  // an interrupted run keeps its checkpoint only: the model file is written by a run that reached --steps
+  if (aborted) return { step: adam.step, finalLoss: lastLoss, seconds, aborted, resume };
   writeOutput(
     o.out,
     saveModel(net as never, precondSpec, { values: ema.shadow, fp16: o.fp16, info: { ...(o.info ?? {}), steps: adam.step, finalLoss: Number.isFinite(lastLoss) ? lastLoss : null, seconds, image } }),
