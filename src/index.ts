@@ -75,7 +75,7 @@ export { preconditionedForward, type Network } from "./denoiser/network.ts";
 export { networkDenoiser, type InferenceOptions } from "./denoiser/network-denoiser.ts";
 export { diffusionLoss, type LossConfig, type SigmaSampling, type Weighting } from "./train/loss.ts";
 export { AdamW, EMA, type AdamOptions } from "./train/optim.ts";
-export { train, NonFiniteLossError, type TrainOptions, type TrainResult, type Progress } from "./train/trainer.ts";
+export { train, trainAsync, NonFiniteLossError, type TrainOptions, type TrainAsyncOptions, type TrainResult, type Progress } from "./train/trainer.ts";
 export { saveModel, loadModel, buildNetwork, buildPreconditioner, type LoadedModel, type NetworkConfig, type PrecondSpec } from "./model.ts";
 export { presetConfig, PRESET_NAMES, type PresetName, type Preset, type PresetImage } from "./presets.ts";
 export { readSafetensors, writeSafetensors, toFloat32, SafetensorsError, DEFAULT_MAX_HEADER_BYTES, DTYPES, type Dtype, type SafeTensor, type TensorInput, type TensorData, type SafetensorsFile, type ReadOptions, type SafetensorsErrorCode } from "./io/safetensors.ts";

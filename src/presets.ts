@@ -4,6 +4,7 @@
 // MLP for 2-D point clouds. Image presets take the data's channels and size, so the same names train on
 // Fashion-MNIST or a folder of PNGs.
 
+import { TOY_NAMES } from "./data/toys.ts";
 import type { NetworkConfig, PrecondSpec } from "./model.ts";
 import { DEFAULT_MLP } from "./nn/mlp.ts";
 import { MNIST_UNET } from "./nn/unet.ts";
@@ -11,6 +12,15 @@ import { ArgumentError, int, oneOf } from "./validate.ts";
 
 export const PRESET_NAMES = ["mnist", "mnist-tiny", "toy"] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
+
+/**
+ * The preset a dataset trains with when none is named: "toy" for the 2-D toys (src/data/toys.ts), the
+ * shipped model's "mnist" for every image dataset: mnist, idx:FILES and folder:DIR (issue 14, point 11:
+ * a folder of PNGs used to fall through to "toy" and fail).
+ */
+export function defaultPreset(dataset: string): PresetName {
+  return (TOY_NAMES as readonly string[]).includes(dataset) ? "toy" : "mnist";
+}
 
 /** What a preset fixes: the network and how its output is preconditioned (what a model file stores). */
 export interface Preset {

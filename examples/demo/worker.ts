@@ -25,7 +25,7 @@ import {
   parallelModelWith,
   sampleDpmpp2m,
   toyData,
-  train,
+  trainAsync,
   useKernels,
   type LoadedModel,
   type LossConfig,
@@ -41,6 +41,8 @@ const post = (m: Reply, transfer: Transferable[] = []) => scope.postMessage(m, t
 let model: ParallelModel | null = null;
 let ready: Promise<void> | null = null;
 let stopRequested = false;
+/** Aborts the training run in progress: trainAsync yields after every step, so this is heard within one. */
+let stopTraining = new AbortController();
 /** Training runs started; a run stops when a newer one starts. */
 let trainRuns = 0;
 
@@ -188,10 +190,13 @@ async function generate(r: GenerateRequest): Promise<void> {
 
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-/** Train a score MLP on a 2-D toy in chunks of steps, yielding between chunks so "stop" is heard. */
+/** Train a score MLP on a 2-D toy in chunks of steps (a plot after each); "stop" is heard within a step. */
 async function trainToy(r: TrainRequest): Promise<void> {
   await init();
   stopRequested = false;
+  stopTraining.abort(); // a new run ends the one before
+  stopTraining = new AbortController();
+  const signal = stopTraining.signal;
   const run = ++trainRuns;
   const t0 = performance.now();
   const N = 8192;
@@ -223,7 +228,7 @@ async function trainToy(r: TrainRequest): Promise<void> {
     const target = Math.min(r.steps, adam.step + chunk);
     const t = performance.now();
     const before = adam.step;
-    const res = train({ net, precond, loss, data: { images: data, shape: [N, 2] }, batchSize: r.batch, steps: target, seed: r.seed, adam: adamOpts, resume: { adam, ema }, reportEvery: 1 << 30 });
+    const res = await trainAsync({ net, precond, loss, data: { images: data, shape: [N, 2] }, batchSize: r.batch, steps: target, seed: r.seed, adam: adamOpts, resume: { adam, ema }, reportEvery: 1 << 30, signal });
     const losses = Float64Array.from(res.losses);
     post({ type: "progress", id: r.id, step: adam.step, steps: r.steps, losses, itPerSec: ((adam.step - before) * 1000) / Math.max(1, performance.now() - t) }, [losses.buffer]);
     if (adam.step % r.plotEvery === 0 || adam.step === r.steps) plot(adam.step);
@@ -245,6 +250,7 @@ async function handle(req: Request): Promise<void> {
       return trainToy(req);
     case "stop":
       stopRequested = true;
+      stopTraining.abort();
       return;
     default:
       throw new Error(`unknown request ${JSON.stringify((req as { type?: unknown })?.type)}`);

@@ -1,6 +1,9 @@
 // The training loop: deterministic for a seed (every draw of step s comes from
 // rng.stream("train").stream(s)), resumable from (parameters, AdamW moments, EMA, step), reporting
-// progress and stopping on an AbortSignal or a non-finite loss.
+// progress and stopping on an AbortSignal or a non-finite loss. Two drivers share one step function:
+// `train` runs synchronously; `trainAsync` yields to the event loop between steps, so a signal handler,
+// a UI's "stop" button or a worker's message can run and abort it (issue 14, point 1). Both give the same
+// bytes: a step's draws depend on its index only, never on when or how often the loop yields.
 
 import { batchIndices } from "../data/dataset.ts";
 import type { Network } from "../denoiser/network.ts";
@@ -63,7 +66,14 @@ export interface TrainResult {
   aborted: boolean;
 }
 
-export function train(o: TrainOptions): TrainResult {
+/** Options of `trainAsync`: those of `train`, and how often it yields. */
+export interface TrainAsyncOptions extends TrainOptions {
+  /** Yield to the event loop after every this many steps (default 1); the bytes do not depend on it. */
+  yieldEvery?: number;
+}
+
+/** One training run's state and its step function, shared by the synchronous and the yielding driver. */
+function trainer(o: TrainOptions) {
   const B = int("batchSize", o.batchSize, 1, 65536);
   const N = o.data.shape[0];
   int("data.shape[0]", N, 1);
@@ -84,8 +94,8 @@ export function train(o: TrainOptions): TrainResult {
   const itemShape = o.data.shape.slice(1);
   const x0 = new Float32Array(B * D);
   const labels = o.data.labels ? new Int32Array(B) : undefined;
-  for (let s = start; s < o.steps; s++) {
-    if (o.signal?.aborted) return { adam, ema, step: s, losses: losses.subarray(0, s - start), aborted: true };
+  /** Run step s (s = adam.step) and report if it ends a report window. */
+  const step = (s: number): void => {
     const rng = root.stream(s);
     const idx = batchIndices(rng, "batch", B, N); // uniform with replacement, from the step's own stream
     idx.forEach((j, b) => {
@@ -105,6 +115,7 @@ export function train(o: TrainOptions): TrainResult {
     windowLoss += lv;
     windowN++;
     if (o.onProgress && ((s + 1) % every === 0 || s + 1 === o.steps)) {
+      // rate and ETA over the steps of this call only: a resumed run's earlier steps took no time here
       const el = (performance.now() - t0) / 1000;
       const done = s + 1 - start;
       const ips = done / Math.max(el, 1e-9);
@@ -112,6 +123,55 @@ export function train(o: TrainOptions): TrainResult {
       windowLoss = 0;
       windowN = 0;
     }
+  };
+  const result = (s: number, aborted: boolean): TrainResult => ({ adam, ema, step: s, losses: aborted ? losses.subarray(0, s - start) : losses, aborted });
+  return { start, end: o.steps, step, result };
+}
+
+/** Train synchronously from the state's step to `o.steps`. The signal is checked between steps. */
+export function train(o: TrainOptions): TrainResult {
+  const t = trainer(o);
+  for (let s = t.start; s < t.end; s++) {
+    if (o.signal?.aborted) return t.result(s, true);
+    t.step(s);
   }
-  return { adam, ema, step: o.steps, losses, aborted: false };
+  return t.result(t.end, false);
+}
+
+/**
+ * A macrotask boundary in every runtime: Node and Bun's setImmediate (runs after pending I/O and
+ * signal callbacks, without a timer's clamp), else a MessageChannel message (browsers, Deno, workerd;
+ * nested setTimeout(0) is clamped to 4 ms in browsers), else setTimeout.
+ */
+export function nextTask(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown; MessageChannel?: typeof MessageChannel };
+  if (typeof g.setImmediate === "function") return new Promise((resolve) => g.setImmediate!(resolve));
+  if (typeof g.MessageChannel === "function") {
+    return new Promise((resolve) => {
+      const ch = new g.MessageChannel!();
+      ch.port1.onmessage = () => {
+        ch.port1.close();
+        resolve();
+      };
+      ch.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Train like `train`, awaiting a macrotask after every `yieldEvery` steps, so event handlers run while
+ * it trains: abort `o.signal` (from a SIGINT handler, a button, a message) and it returns after the step
+ * in progress, with `aborted: true` and the state of the last finished step, ready to checkpoint and
+ * resume. Same seed, same bytes as `train`.
+ */
+export async function trainAsync(o: TrainAsyncOptions): Promise<TrainResult> {
+  const yieldEvery = int("yieldEvery", o.yieldEvery ?? 1, 1);
+  const t = trainer(o);
+  for (let s = t.start; s < t.end; s++) {
+    if (o.signal?.aborted) return t.result(s, true);
+    t.step(s);
+    if ((s + 1 - t.start) % yieldEvery === 0) await nextTask();
+  }
+  return t.result(t.end, false);
 }
