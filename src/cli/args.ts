@@ -3,7 +3,7 @@
 // TypeError for unknown options). Pure (no files, no side effects), so the fuzz tests can throw any
 // argv at it.
 import { parseArgs } from "node:util";
-import { PRESET_NAMES, type PresetName } from "../presets.ts";
+import { defaultPreset, PRESET_NAMES, type PresetName } from "../presets.ts";
 import { SAMPLING_DEFAULTS } from "../defaults.ts";
 import { SIGMA_SCHEDULES, type SigmaScheduleName } from "../generate.ts";
 import { resolveSampler } from "../samplers/index.ts";
@@ -149,6 +149,9 @@ export interface TrainArgs {
   help: boolean;
   dataset: string;
   preset: PresetName;
+  /** folder: images are resized to size x size (default 28) with this many channels (default 1). */
+  size?: number;
+  channels?: 1 | 3;
   steps: number;
   batch: number;
   lr: number;
@@ -170,6 +173,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     options: {
       dataset: { type: "string" },
       preset: { type: "string" },
+      size: { type: "string" },
+      channels: { type: "string" },
       steps: { type: "string" },
       batch: { type: "string" },
       lr: { type: "string" },
@@ -196,7 +201,9 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   return {
     help: v.help!,
     dataset,
-    preset: oneOf("--preset", v.preset ?? (dataset === "mnist" ? "mnist" : "toy"), PRESET_NAMES),
+    preset: oneOf("--preset", v.preset ?? defaultPreset(dataset), PRESET_NAMES),
+    size: v.size === undefined ? undefined : intOpt("size", v.size, 28, 4, 4096),
+    channels: v.channels === undefined ? undefined : (Number(oneOf("--channels", v.channels, ["1", "3"] as const)) as 1 | 3),
     steps: intOpt("steps", v.steps, 3000, 1, 10_000_000),
     batch: intOpt("batch", v.batch, 32, 1, 4096),
     lr: numOpt("lr", v.lr, 1e-3, 0, 1, "(]"),

@@ -4,15 +4,30 @@
 // leaves a half-written file behind. Destinations are checked before any work (checkWritable) and
 // inputs are read with one-line errors (readInput), so a careless path costs the user no time and shows
 // no stack trace.
-import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { readFileBytes, writeFileAtomic } from "../node/files.ts";
 import { ArgumentError } from "../validate.ts";
 
 /** Write `bytes` to `path` atomically, creating its folder first. */
 export function writeOutput(path: string, bytes: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeFolders(dirname(path));
   writeFileAtomic(path, bytes);
+}
+
+/**
+ * mkdir -p, one level at a time from the nearest existing folder down. Node 20's
+ * mkdirSync(dir, { recursive: true }) never returns for a missing folder under /proc (it retries its
+ * ENOENT forever), so the recursive form cannot be trusted with a careless path.
+ */
+export function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(d)) break;
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (let i = missing.length - 1; i >= 0; i--) mkdirSync(missing[i]);
 }
 
 /** A node file-system error's code (ENOENT, EACCES, ...), or undefined for anything else. */
@@ -65,7 +80,7 @@ export function checkWritable(arg: string, path: string): void {
   if (isDir) throw new ArgumentError(arg, `cannot write ${path}: it is a folder; give a file name`);
   const dir = dirname(path);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeFolders(dir);
   } catch (e) {
     fail(`cannot create its folder ${dir}: ${fsReason(e)}`, e);
   }

