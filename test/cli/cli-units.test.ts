@@ -1,13 +1,16 @@
 // The CLI's pieces on their own: the output check, input reading, argument fixes and plain progress.
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { joinNegativeValues, parseForwardArgs, parseSampleArgs, parseTrainArgs, resolveLabel } from "../../src/cli/args.ts";
 import { checkWritable, readInput } from "../../src/cli/files.ts";
 import { progress } from "../../src/cli/progress.ts";
 import { ArgumentError } from "../../src/validate.ts";
 
+const ROOT = resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(join(tmpdir(), "ed-cli-unit-"));
 
 describe("checkWritable: the destination before the work", () => {
@@ -21,17 +24,27 @@ describe("checkWritable: the destination before the work", () => {
     writeFileSync(join(dir, "f"), "x");
     mkdirSync(join(dir, "d.png"), { recursive: true });
     expect(() => checkWritable("--out", "/proc/x.png")).toThrow(/^--out: cannot write \/proc\/x\.png: cannot create files in \/proc: no such file or folder \(ENOENT\)$/);
-    expect(() => checkWritable("--out", join(dir, "f", "x.png"))).toThrow(/^--out: cannot write .*: cannot create its folder .*a part of the path is a file, not a folder \((EEXIST|ENOTDIR)\)$/);
+    expect(() => checkWritable("--out", join(dir, "f", "x.png"))).toThrow(/^--out: cannot write .*: cannot create (its folder|files in) .*a part of the path is a file, not a folder \((EEXIST|ENOTDIR)\)$/);
     expect(() => checkWritable("--out", join(dir, "f", "g", "x.png"))).toThrow(/\((EEXIST|ENOTDIR)\)$/);
     expect(() => checkWritable("--checkpoint", join(dir, "d.png"))).toThrow(/^--checkpoint: cannot write .*d\.png: it is a folder/);
     expect(() => checkWritable("--out", "/sys/x.png")).toThrow(ArgumentError);
   });
 
-  it.skipIf(process.getuid?.() === 0)("refuses a read-only folder (EACCES)", () => {
+  it("refuses a read-only folder (EACCES)", () => {
     const ro = join(dir, "ro");
     mkdirSync(ro);
     chmodSync(ro, 0o555);
-    expect(() => checkWritable("--out", join(ro, "x.png"))).toThrow(/permission denied \(EACCES\)$/);
+    const target = join(ro, "x.png");
+    if (process.getuid?.() !== 0) {
+      expect(() => checkWritable("--out", target)).toThrow(/permission denied \(EACCES\)$/);
+      return;
+    }
+    // root writes anywhere, read-only or not: run the same check as an unprivileged user (nobody)
+    chmodSync(dir, 0o755);
+    const files = pathToFileURL(join(ROOT, "src/cli/files.ts")).href;
+    const code = `import(${JSON.stringify(files)}).then((m) => { try { m.checkWritable("--out", ${JSON.stringify(target)}); console.log("accepted"); } catch (e) { console.log(e.message); } })`;
+    const r = spawnSync(process.execPath, ["--import", "tsx", "-e", code], { cwd: ROOT, uid: 65534, gid: 65534, encoding: "utf8" });
+    expect(r.stdout.trim(), r.stderr).toMatch(/^--out: cannot write .*x\.png: .*permission denied \(EACCES\)$/);
   });
 });
 

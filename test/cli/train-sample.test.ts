@@ -135,7 +135,7 @@ describe("edge-diffusion sample", () => {
     expect(png.width).toBe(2 * 28 + 3 * 2);
     expect(png.height).toBe(2 * 28 + 3 * 2);
     expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "euler", seed: 0, label: 10, guidance: 1, format: "png" })).toThrow(/^label: must be an integer in \[0, 9\]/);
-    expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "nope", seed: 0, label: 1, guidance: 1, format: "png" })).toThrow(/^sampler: must be one of/);
+    expect(() => sampleModel(model, { count: 1, steps: 2, sampler: "nope", seed: 0, label: 1, guidance: 1, format: "png" })).toThrow(/^sampler: unknown sampler "nope": must be one of/);
   });
 
   it("the built CLI runs img2img and inpaint from PNGs and names a PNG of the wrong size", async () => {
