@@ -1,0 +1,5 @@
+// Flow matching (rectified flow) and score-SDE VE schedulers.
+
+import type { SchedulerFactory } from "./types.ts";
+
+export const FLOW_SCHEDULERS: Record<string, SchedulerFactory> = {};
