@@ -4,6 +4,7 @@
 import { ArgumentError } from "../../validate.ts";
 import { parseConfigJson } from "./config.ts";
 import { FLOW_SCHEDULERS } from "./flow.ts";
+import { HIGHORDER_SCHEDULERS } from "./highorder.ts";
 import { KARRAS_SCHEDULERS } from "./karras.ts";
 import { MULTISTEP_SCHEDULERS } from "./multistep.ts";
 import type { Scheduler, SchedulerFactory } from "./types.ts";
@@ -15,6 +16,7 @@ const REGISTRY: Readonly<Record<string, SchedulerFactory>> = {
   ...VP_SCHEDULERS,
   ...KARRAS_SCHEDULERS,
   ...MULTISTEP_SCHEDULERS,
+  ...HIGHORDER_SCHEDULERS,
   ...FLOW_SCHEDULERS,
 };
 
