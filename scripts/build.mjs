@@ -31,7 +31,7 @@ const libraryExternal = {
 await build({ ...common, entryPoints: { node: "src/node.ts" }, outdir: "dist", platform: "node", packages: "external", plugins: [libraryExternal] });
 
 // The parallel denoiser's worker thread: self-contained (library and kernels embedded).
-await build({ ...common, entryPoints: { "parallel-worker": "src/node/parallel-worker.ts" }, outdir: "dist", platform: "node", packages: "external", loader: { ".wasm": "binary" } });
+await build({ ...common, entryPoints: { "parallel-worker": "src/node/parallel-worker.ts", "train-worker": "src/node/train-worker.ts" }, outdir: "dist", platform: "node", packages: "external", loader: { ".wasm": "binary" } });
 
 // The CLI: Node only.
 await build({

@@ -15,7 +15,7 @@ export const LAYERS = [
   [4, ["nn/", "denoiser/"]],
   [5, ["samplers/", "train/", "testbed/"]],
   [6, ["diffusers/", "model.ts", "presets.ts", "shipped-model.ts"]],
-  [7, ["generate.ts", "defaults.ts", "parallel/"]],
+  [7, ["generate.ts", "defaults.ts", "parallel/", "train-parallel/"]],
   [8, ["index.ts"]],
   // node.ts is the `edge-diffusion/node` entry point.
   [9, ["entry/", "node/", "node.ts"]],

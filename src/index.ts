@@ -66,6 +66,15 @@ export { Tensor, noGrad } from "./autograd/tensor.ts";
 export { BufferPool, withPool } from "./autograd/pool.ts";
 export { parallelModelWith, type ParallelModel, type ParallelOptions, type Spawn, type WorkerHandle, type WorkerInit } from "./parallel/host.ts";
 export { serveParallelJobs } from "./parallel/serve.ts";
+export {
+  parallelGradients,
+  type ParallelGradients,
+  type ParallelTrainOptions,
+  type TrainSpawn,
+  type TrainWorkerHandle,
+  type TrainWorkerInit,
+} from "./train-parallel/pool.ts";
+export { serveTrainJobs } from "./train-parallel/serve.ts";
 export * as ops from "./autograd/ops.ts";
 export { Module } from "./nn/module.ts";
 export { ScoreMLP, DEFAULT_MLP, type MLPConfig } from "./nn/mlp.ts";
@@ -73,7 +82,8 @@ export { UNet, MNIST_UNET, type UNetConfig } from "./nn/unet.ts";
 export { edmPreconditioner, vpPreconditioner, PARAMETERIZATIONS, type Preconditioner, type Parameterization, type Coefficients } from "./denoiser/precondition.ts";
 export { preconditionedForward, type Network } from "./denoiser/network.ts";
 export { networkDenoiser, type InferenceOptions } from "./denoiser/network-denoiser.ts";
-export { diffusionLoss, type LossConfig, type SigmaSampling, type Weighting } from "./train/loss.ts";
+export { batchLoss, diffusionLoss, drawLossBatch, type LossBatch, type LossConfig, type SigmaSampling, type Weighting } from "./train/loss.ts";
+export { localShardGradients, shardRanges, type ShardGradients, type ShardRange } from "./train/shards.ts";
 export { AdamW, EMA, type AdamOptions } from "./train/optim.ts";
 export { train, trainAsync, NonFiniteLossError, type TrainOptions, type TrainAsyncOptions, type TrainResult, type Progress } from "./train/trainer.ts";
 export { saveModel, loadModel, buildNetwork, buildPreconditioner, type LoadedModel, type NetworkConfig, type PrecondSpec } from "./model.ts";

@@ -165,6 +165,10 @@ export interface TrainArgs {
   checkpoint?: string;
   resume: boolean;
   fp16: boolean;
+  /** Threads computing the gradient shards (auto: the cores, at most 8); the bytes do not depend on it. */
+  threads: number | "auto";
+  /** Gradient shards per batch (default: 8 for the image presets, 1 for toy); part of what a seed reproduces. */
+  shards?: number;
 }
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
@@ -187,6 +191,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       checkpoint: { type: "string" },
       resume: { type: "boolean", default: false },
       fp16: { type: "boolean", default: false },
+      threads: { type: "string" },
+      shards: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -216,6 +222,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     checkpoint: v.checkpoint,
     resume: v.resume!,
     fp16: v.fp16!,
+    threads: v.threads === undefined || v.threads === "auto" ? "auto" : intOpt("threads", v.threads, 1, 1, 64),
+    shards: v.shards === undefined ? undefined : intOpt("shards", v.shards, 1, 1, 4096),
   };
 }
 

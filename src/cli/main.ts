@@ -124,6 +124,10 @@ Options:
   --checkpoint FILE       training state for --resume (default: FILE with .ckpt.safetensors)
   --resume                continue from the checkpoint if it exists (same settings required)
   --fp16                  store the model's weights as float16 (half the size)
+  --threads N|auto        threads computing the batch's gradient shards (default auto: the cores,
+                          at most 8); the trained bytes are the same for any thread count
+  --shards N              gradient shards per batch (default 8 for images, 1 for the toys; at most
+                          --batch); the bytes depend on it, so a resume must repeat it
 
 Ctrl-C stops after the step in progress, writes the checkpoint, prints the command that resumes and
 exits 130; a second Ctrl-C waits for that (one step and an atomic write). The model file is written

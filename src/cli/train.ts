@@ -16,6 +16,8 @@ import { toyData, TOY_NAMES } from "../data/toys.ts";
 import { idxDataset, readIdx } from "../data/idx.ts";
 import { loadPngFolder } from "../node/png-folder.ts";
 import { loadCheckpointFile, readFileBytes } from "../node/files.ts";
+import { autoThreads, nodeTrainGradients } from "../node/train-workers.ts";
+import type { ParallelGradients } from "../train-parallel/pool.ts";
 import { packCheckpoint, type ParamMap } from "../io/checkpoint.ts";
 import { checkWritable, writeOutput } from "./files.ts";
 import { buildNetwork, buildPreconditioner, paramMap, saveModel } from "../model.ts";
@@ -25,6 +27,9 @@ import { AdamW, EMA } from "../train/optim.ts";
 import type { LossConfig } from "../train/loss.ts";
 import { trainAsync, type Progress, type TrainData } from "../train/trainer.ts";
 import { ArgumentError, int, oneOf, positive } from "../validate.ts";
+
+/** The image presets' gradient shard count: a multiple of 1, 2, 4 and 8 threads, so any of them is balanced. */
+export const DEFAULT_SHARDS = 8;
 
 export interface TrainCliOptions {
   dataset: string;
@@ -48,6 +53,10 @@ export interface TrainCliOptions {
   channels?: 1 | 3;
   /** Extra JSON recorded with the model (the command line, etc.). */
   info?: Record<string, unknown>;
+  /** Threads for the gradient shards (default 1); "auto": the cores, at most 8. Never changes the bytes. */
+  threads?: number | "auto";
+  /** Gradient shards per batch (default DEFAULT_SHARDS for image presets, 1 for toy), capped at the batch; recorded in the checkpoint. */
+  shards?: number;
 }
 
 const fromDataset = (ds: Dataset) => ({ data: { images: ds.images, shape: ds.shape, labels: ds.labels }, numClasses: ds.labels ? (ds.numClasses ?? 0) : 0, image: true });
@@ -120,7 +129,7 @@ export function resumeCommand(o: TrainCliOptions, preset: PresetName): string {
   const flags: [string, string | number | undefined][] = [
     ["dataset", o.dataset], ["preset", preset], ["steps", o.steps], ["batch", o.batch], ["lr", o.lr], ["warmup", o.warmup], ["ema", o.ema],
     ["label-dropout", o.labelDropout], ["seed", o.seed], ["checkpoint-every", o.checkpointEvery], ["size", o.size], ["channels", o.channels],
-    ["out", o.out], ["checkpoint", o.checkpoint],
+    ["shards", o.shards], ["threads", o.threads], ["out", o.out], ["checkpoint", o.checkpoint],
   ];
   const words = flags.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [`--${k}`, shellWord(String(v))]);
   return [program, "train", ...words, ...(o.fp16 ? ["--fp16"] : []), "--resume"].join(" ");
@@ -223,7 +232,11 @@ async function trainRun(o: TrainCliOptions, report: (p: Progress) => void, stop:
   const precond = buildPreconditioner(precondSpec);
   const params = net.parameters();
   const hyper = { dataset: o.dataset, preset, batch, lr: o.lr, warmup: o.warmup, seed: o.seed, ema: o.ema, labelDropout: o.labelDropout };
-  const recorded = { ...hyper, ...(imageShape ?? {}) }; // what a checkpoint stores of the settings
+  // gradient shards change the bytes (the batch's gradient is summed shard by shard), threads never do.
+  // Image presets default to 8 (balanced on 1, 2, 4 or 8 threads); the toy MLP's steps are too small
+  // for threads to pay, so it defaults to one shard and this thread.
+  const shards = Math.min(int("--shards", o.shards ?? (preset === "toy" ? 1 : DEFAULT_SHARDS), 1, 4096), batch);
+  const recorded = { ...hyper, shards, ...(imageShape ?? {}) }; // what a checkpoint stores of the settings
   const adamOpts = { lr: o.lr, warmup: o.warmup, clip: 1 };
   let adam = new AdamW(params, adamOpts);
   let ema = new EMA(params, o.ema);
@@ -237,6 +250,9 @@ async function trainRun(o: TrainCliOptions, report: (p: Progress) => void, stop:
     for (const [k, v] of [...Object.entries(hyper), ...Object.entries(shape).filter(([k2]) => meta.train?.[k2] !== undefined)]) {
       if (meta.train?.[k] !== v) throw new ArgumentError(`--${k}`, `is ${JSON.stringify(v)} but the checkpoint ${o.checkpoint} was trained with ${JSON.stringify(meta.train?.[k])}; resume with the same settings`);
     }
+    // checkpoints written before --shards trained with one shard
+    const ckShards = meta.train?.shards ?? 1;
+    if (ckShards !== shards) throw new ArgumentError("--shards", `is ${shards} but the checkpoint ${o.checkpoint} was trained with ${JSON.stringify(ckShards)}; resume with the same settings`);
     if (!ck.ema || !ck.adam) throw new ArgumentError("--resume", `${o.checkpoint} has no optimizer state to resume from`);
     net.loadParameters(toMap(ck.params));
     adam = new AdamW(params, adamOpts);
@@ -250,6 +266,18 @@ async function trainRun(o: TrainCliOptions, report: (p: Progress) => void, stop:
     if (typeof info?.finalLoss === "number") lastLoss = info.finalLoss;
   }
   const loss: LossConfig = { sigmas: { kind: "lognormal", pMean: -1.2, pStd: 1.2 }, weighting: { kind: "simple" }, labelDropout: numClasses > 0 ? o.labelDropout : 0 };
+  // data-parallel: the shards on worker threads (the parameters move into shared memory); a pool that
+  // cannot start under "auto" falls back to this thread, with the same bytes
+  const threadsWanted = o.threads === "auto" ? autoThreads() : int("--threads", o.threads ?? 1, 1, 64);
+  let gradients: ParallelGradients | undefined;
+  if (Math.min(threadsWanted, shards) > 1) {
+    try {
+      gradients = await nodeTrainGradients(net, precond, { config, precond: precondSpec, weighting: loss.weighting, itemShape: data.shape.slice(1) }, { threads: threadsWanted, shards, maxBatch: batch });
+    } catch (e) {
+      if (o.threads !== "auto") throw e;
+      process.stderr.write(`(training worker threads did not start: ${(e as Error).message}; training on one thread)\n`);
+    }
+  }
   const t0 = performance.now();
   let aborted = false;
   const save = () => {
@@ -270,28 +298,34 @@ async function trainRun(o: TrainCliOptions, report: (p: Progress) => void, stop:
   // a resumed run shows where it starts at once (a bar at 0 that leaps to the checkpoint's step reads as
   // a burst of speed); its rate and ETA then count from here
   if (runStart > 0 && runStart < steps) report({ step: runStart, steps, loss: lastLoss, meanLoss: lastLoss, itPerSec: 0, etaSeconds: Infinity, gradNorm: NaN });
-  while (adam.step < steps && !aborted) {
-    const target = Math.min(steps, (Math.floor(adam.step / every) + 1) * every);
-    const r = await trainAsync({
-      net,
-      precond,
-      loss,
-      data,
-      batchSize: batch,
-      steps: target,
-      seed: o.seed,
-      adam: adamOpts,
-      resume: { adam, ema },
-      reportEvery: 10,
-      signal: stop,
-      onProgress: (p) => {
-        lastLoss = p.meanLoss;
-        const itPerSec = (p.step - runStart) / Math.max((performance.now() - t0) / 1000, 1e-9);
-        report({ ...p, steps, itPerSec, etaSeconds: (steps - p.step) / itPerSec });
-      },
-    });
-    aborted = r.aborted;
-    save();
+  try {
+    while (adam.step < steps && !aborted) {
+      const target = Math.min(steps, (Math.floor(adam.step / every) + 1) * every);
+      const r = await trainAsync({
+        net,
+        precond,
+        loss,
+        data,
+        batchSize: batch,
+        steps: target,
+        seed: o.seed,
+        adam: adamOpts,
+        resume: { adam, ema },
+        shards,
+        gradients,
+        reportEvery: 10,
+        signal: stop,
+        onProgress: (p) => {
+          lastLoss = p.meanLoss;
+          const itPerSec = (p.step - runStart) / Math.max((performance.now() - t0) / 1000, 1e-9);
+          report({ ...p, steps, itPerSec, etaSeconds: (steps - p.step) / itPerSec });
+        },
+      });
+      aborted = r.aborted;
+      save();
+    }
+  } finally {
+    await gradients?.close();
   }
   const seconds = elapsedBefore + (performance.now() - t0) / 1000;
   // an interrupted run keeps its checkpoint only: the model file is written by a run that reached --steps

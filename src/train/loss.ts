@@ -47,6 +47,66 @@ export function drawSigmas(s: SigmaSampling, u: Float64Array, z: Float64Array): 
   return out;
 }
 
+/** A batch's draws for the loss: the clean and noisy items, their noise levels and (dropped) labels. */
+export interface LossBatch {
+  x0: Float32Array;
+  /** x0 + sigma n, per item. */
+  x: Float32Array;
+  sigmas: Float64Array;
+  labels?: Int32Array;
+  shape: readonly number[];
+}
+
+/**
+ * Everything random about one batch's loss, drawn from `rng` (a per-step stream, so a step's draws
+ * depend only on (seed, step)): noise levels, noise and label dropout. Split from the network pass so
+ * the batch can be cut into gradient shards (src/train/shards.ts) with the same draws.
+ */
+export function drawLossBatch(cfg: LossConfig, x0: Float32Array, shape: readonly number[], rng: Rng, numClasses: number, labels?: Int32Array): LossBatch {
+  const B = int("batch", shape[0], 1);
+  const D = x0.length / B;
+  inRange("labelDropout", cfg.labelDropout, 0, 1);
+  const u = rng.stream("sigma-u").uniform(new Float64Array(B));
+  const z = rng.stream("sigma-z").normal(new Float64Array(B));
+  const sigmas = drawSigmas(cfg.sigmas, u, z);
+  const n = rng.stream("noise").randn(B, D);
+  const x = new Float32Array(x0.length);
+  for (let b = 0; b < B; b++) for (let i = b * D; i < (b + 1) * D; i++) x[i] = x0[i] + sigmas[b] * n[i];
+  let lab = labels;
+  if (labels && numClasses > 0 && cfg.labelDropout > 0) {
+    const drop = rng.stream("label-drop").uniform(new Float64Array(B));
+    lab = labels.map((l, b) => (drop[b] < cfg.labelDropout ? numClasses : l));
+  }
+  return { x0, x, sigmas, labels: lab, shape };
+}
+
+/**
+ * The loss of items [start, end) of a drawn batch: the network F(c_in x; c_noise) against
+ * (x0 - c_skip x) / c_out, weighted per item (see the top of this file). The mean is over these items.
+ */
+export function batchLoss(net: Network, precond: Preconditioner, weighting: Weighting, batch: LossBatch, start = 0, end = batch.shape[0]): Tensor {
+  const B = batch.shape[0];
+  int("end", end, 1, B);
+  int("start", start, 0, end - 1);
+  const D = batch.x0.length / B;
+  const n = end - start;
+  const shape = [n, ...batch.shape.slice(1)];
+  const whole = start === 0 && end === B;
+  const x = whole ? batch.x : batch.x.subarray(start * D, end * D);
+  const x0 = whole ? batch.x0 : batch.x0.subarray(start * D, end * D);
+  const sigmas = whole ? batch.sigmas : batch.sigmas.subarray(start, end);
+  const lab = batch.labels && (whole ? batch.labels : batch.labels.subarray(start, end));
+  const { F, coefs } = preconditionedForward(net, precond, x, sigmas, shape, lab);
+  const target = new Float32Array(x0.length);
+  const w = new Float64Array(n);
+  for (let b = 0; b < n; b++) {
+    const { cSkip, cOut } = coefs[b];
+    for (let i = b * D; i < (b + 1) * D; i++) target[i] = (x0[i] - cSkip * x[i]) / cOut;
+    w[b] = weighting.kind === "min-snr" ? Math.min(1 / (sigmas[b] * sigmas[b]), positive("gamma", weighting.gamma)) * cOut * cOut : 1;
+  }
+  return mse(F, target, w);
+}
+
 /**
  * The loss of one batch x0 [B, ...]: noise levels, noise and label dropout from `rng` (a per-step
  * stream, so a step's draws depend only on (seed, step)). Returns the scalar loss tensor.
@@ -60,27 +120,5 @@ export function diffusionLoss(
   rng: Rng,
   labels?: Int32Array,
 ): Tensor {
-  const B = int("batch", shape[0], 1);
-  const D = x0.length / B;
-  inRange("labelDropout", cfg.labelDropout, 0, 1);
-  const u = rng.stream("sigma-u").uniform(new Float64Array(B));
-  const z = rng.stream("sigma-z").normal(new Float64Array(B));
-  const sigmas = drawSigmas(cfg.sigmas, u, z);
-  const n = rng.stream("noise").randn(B, D);
-  const x = new Float32Array(x0.length);
-  for (let b = 0; b < B; b++) for (let i = b * D; i < (b + 1) * D; i++) x[i] = x0[i] + sigmas[b] * n[i];
-  let lab = labels;
-  if (labels && net.config.numClasses > 0 && cfg.labelDropout > 0) {
-    const drop = rng.stream("label-drop").uniform(new Float64Array(B));
-    lab = labels.map((l, b) => (drop[b] < cfg.labelDropout ? net.config.numClasses : l));
-  }
-  const { F, coefs } = preconditionedForward(net, precond, x, sigmas, shape, lab);
-  const target = new Float32Array(x0.length);
-  const w = new Float64Array(B);
-  for (let b = 0; b < B; b++) {
-    const { cSkip, cOut } = coefs[b];
-    for (let i = b * D; i < (b + 1) * D; i++) target[i] = (x0[i] - cSkip * x[i]) / cOut;
-    w[b] = cfg.weighting.kind === "min-snr" ? Math.min(1 / (sigmas[b] * sigmas[b]), positive("gamma", cfg.weighting.gamma)) * cOut * cOut : 1;
-  }
-  return mse(F, target, w);
+  return batchLoss(net, precond, cfg.weighting, drawLossBatch(cfg, x0, shape, rng, net.config.numClasses, labels));
 }

@@ -10,8 +10,9 @@ import type { Network } from "../denoiser/network.ts";
 import type { Preconditioner } from "../denoiser/precondition.ts";
 import { Rng } from "../rng.ts";
 import { ArgumentError, int } from "../validate.ts";
-import { diffusionLoss, type LossConfig } from "./loss.ts";
+import { batchLoss, drawLossBatch, type LossConfig } from "./loss.ts";
 import { AdamW, EMA, type AdamOptions } from "./optim.ts";
+import { localShardGradients, mergeShardGradients, shardRanges, type ShardGradients } from "./shards.ts";
 
 export interface TrainData {
   /** [N, ...item] flat. */
@@ -48,6 +49,13 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Continue from here: the optimizer (with its step count) and EMA of an earlier run. */
   resume?: { adam: AdamW; ema: EMA };
+  /**
+   * Cut each batch into this many gradient shards (default 1: one pass over the batch). The bytes of a
+   * run depend on the shard count and never on the threads: see src/train/shards.ts.
+   */
+  shards?: number;
+  /** Who computes the shards (default: this thread, one after another); e.g. worker threads. */
+  gradients?: ShardGradients;
 }
 
 export class NonFiniteLossError extends Error {
@@ -86,6 +94,10 @@ function trainer(o: TrainOptions) {
   const start = adam.step;
   int("steps", o.steps, start);
   const every = int("reportEvery", o.reportEvery ?? 10, 1);
+  const shards = int("shards", o.shards ?? 1, 1, B);
+  const ranges = shardRanges(B, shards);
+  const sharded = shards > 1 || o.gradients !== undefined;
+  const gradients = sharded ? (o.gradients ?? localShardGradients(o.net, o.precond, o.loss.weighting)) : null;
   const root = new Rng(o.seed).stream("train");
   const losses = new Float64Array(o.steps - start);
   const t0 = performance.now();
@@ -102,11 +114,21 @@ function trainer(o: TrainOptions) {
       x0.set(o.data.images.subarray(j * D, (j + 1) * D), b * D);
       if (labels) labels[b] = o.data.labels![j];
     });
-    const loss = diffusionLoss(o.net, o.precond, o.loss, x0, [B, ...itemShape], rng, labels);
-    const lv = loss.data[0];
-    if (!Number.isFinite(lv)) throw new NonFiniteLossError(s, lv);
-    adam.zeroGrad();
-    loss.backward();
+    const batch = drawLossBatch(o.loss, x0, [B, ...itemShape], rng, o.net.config.numClasses, labels);
+    let lv: number;
+    if (gradients) {
+      const r = gradients.run(batch, ranges);
+      lv = 0;
+      for (let k = 0; k < r.losses.length; k++) lv += r.losses[k];
+      if (!Number.isFinite(lv)) throw new NonFiniteLossError(s, lv);
+      mergeShardGradients(params, r.grads);
+    } else {
+      const loss = batchLoss(o.net, o.precond, o.loss.weighting, batch);
+      lv = loss.data[0];
+      if (!Number.isFinite(lv)) throw new NonFiniteLossError(s, lv);
+      adam.zeroGrad();
+      loss.backward();
+    }
     const gradNorm = adam.update();
     if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(s, gradNorm);
     adam.zeroGrad();
