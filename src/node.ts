@@ -4,3 +4,4 @@ export { writeFileAtomic, readFileBytes, saveCheckpointFile, loadCheckpointFile 
 export { loadMnist, type MnistOptions } from "./node/mnist.ts";
 export { parallelModel } from "./node/parallel.ts";
 export { loadPngFolder, type PngFolderOptions } from "./node/png-folder.ts";
+export { autoThreads, nodeTrainGradients } from "./node/train-workers.ts";
