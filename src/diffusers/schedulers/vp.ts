@@ -1,6 +1,17 @@
 // VP-space schedulers stepping in diffusers' sample space: DDPM, DDIM (and inverse, parallel), PNDM,
-// IPNDM, LCM, TCD.
+// IPNDM, LCM, TCD. Each class lives in its own module; this file only registers them.
 
+import { DDIMInverseScheduler, DDIMParallelScheduler, DDIMScheduler } from "./ddim.ts";
+import { DDPMParallelScheduler, DDPMScheduler } from "./ddpm.ts";
 import type { SchedulerFactory } from "./types.ts";
 
-export const VP_SCHEDULERS: Record<string, SchedulerFactory> = {};
+export { DDIMInverseScheduler, DDIMParallelScheduler, DDIMScheduler } from "./ddim.ts";
+export { DDPMParallelScheduler, DDPMScheduler } from "./ddpm.ts";
+
+export const VP_SCHEDULERS: Record<string, SchedulerFactory> = {
+  DDPMScheduler: (c) => new DDPMScheduler(c),
+  DDPMParallelScheduler: (c) => new DDPMParallelScheduler(c),
+  DDIMScheduler: (c) => new DDIMScheduler(c),
+  DDIMParallelScheduler: (c) => new DDIMParallelScheduler(c),
+  DDIMInverseScheduler: (c) => new DDIMInverseScheduler(c),
+};
