@@ -125,7 +125,7 @@ describe("DDIMInverseScheduler: diffusers' test_scheduler_ddim_inverse.py", () =
       const a = fwd.alphasCumprod[t];
       return x.map((v, j) => (v - Math.sqrt(a) * x0[j]) / Math.sqrt(1 - a));
     };
-    let x = Float32Array.from(x0);
+    let x: Float32Array = Float32Array.from(x0);
     for (const t of inv.timesteps) x = inv.step(model(x, t), t, x).prevSample;
     for (const t of fwd.timesteps) x = fwd.step(model(x, t), t, x).prevSample;
     expect(maxAbsDiff(x, x0)).toBeLessThan(1e-4);
