@@ -3,10 +3,12 @@
 
 import { DDIMInverseScheduler, DDIMParallelScheduler, DDIMScheduler } from "./ddim.ts";
 import { DDPMParallelScheduler, DDPMScheduler } from "./ddpm.ts";
+import { PNDMScheduler } from "./pndm.ts";
 import type { SchedulerFactory } from "./types.ts";
 
 export { DDIMInverseScheduler, DDIMParallelScheduler, DDIMScheduler } from "./ddim.ts";
 export { DDPMParallelScheduler, DDPMScheduler } from "./ddpm.ts";
+export { PNDMScheduler } from "./pndm.ts";
 
 export const VP_SCHEDULERS: Record<string, SchedulerFactory> = {
   DDPMScheduler: (c) => new DDPMScheduler(c),
@@ -14,4 +16,5 @@ export const VP_SCHEDULERS: Record<string, SchedulerFactory> = {
   DDIMScheduler: (c) => new DDIMScheduler(c),
   DDIMParallelScheduler: (c) => new DDIMParallelScheduler(c),
   DDIMInverseScheduler: (c) => new DDIMInverseScheduler(c),
+  PNDMScheduler: (c) => new PNDMScheduler(c),
 };
