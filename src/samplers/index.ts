@@ -9,7 +9,7 @@ import type { SamplerFn } from "./common.ts";
 import { sampleLangevin, samplePc } from "./langevin.ts";
 import { sampleDpmpp2m, sampleEuler, sampleHeun } from "./ode.ts";
 import { lookupSamplerName, type ScheduleName } from "./names.ts";
-import { samplePlms } from "./plms.ts";
+import { sampleIpndm, samplePlms } from "./plms.ts";
 import { sampleRk45 } from "./rk45.ts";
 
 export {
@@ -27,7 +27,7 @@ export * from "./ode.ts";
 export * from "./ancestral.ts";
 export * from "./langevin.ts";
 export * from "./rk45.ts";
-export { samplePlms } from "./plms.ts";
+export { sampleIpndm, samplePlms } from "./plms.ts";
 export { dopri5, type BatchRhs } from "./dopri5.ts";
 export * from "./likelihood.ts";
 export * from "./inpaint.ts";
@@ -48,6 +48,7 @@ export const SAMPLERS = {
   langevin: sampleLangevin,
   pc: samplePc,
   plms: samplePlms,
+  ipndm: sampleIpndm,
 } as const satisfies Record<string, SamplerFn>;
 
 export type SamplerName = keyof typeof SAMPLERS;

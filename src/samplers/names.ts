@@ -30,6 +30,7 @@ const ALIASES: Record<string, SamplerAlias> = {
   DPMSolverMultistepScheduler: { sampler: "dpmpp_2m" },
   ScoreSdeVeScheduler: { sampler: "pc" },
   PNDMScheduler: { sampler: "plms" },
+  IPNDMScheduler: { sampler: "ipndm" },
   // AUTOMATIC1111 (sd-webui) menu names
   Euler: { sampler: "euler" },
   "Euler a": { sampler: "euler_ancestral" },
@@ -62,6 +63,8 @@ const ALIASES: Record<string, SamplerAlias> = {
   sampleLangevin: { sampler: "langevin" },
   samplePc: { sampler: "pc" },
   samplePlms: { sampler: "plms" },
+  sampleIpndm: { sampler: "ipndm" },
+  sample_ipndm: { sampler: "ipndm" },
 };
 
 // Samplers people ask for that this library does not have, with where the name comes from.

@@ -57,7 +57,20 @@ export function pndmTransferVp(x: Float32Array, eps: Float32Array, abar: number,
 
 /** PLMS in VE space over a Denoiser: eps = (x - D) / sigma, the transfer is x + (sigma' - sigma) eps'. Resumable; carries the last three eps. */
 export function samplePlms(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: SamplerOptions = {}): SamplerResult {
-  const loop = new Loop("plms", denoiser, x, sigmas, opts, false);
+  return multistep("plms", true, denoiser, x, sigmas, opts);
+}
+
+/**
+ * iPNDM (Zhang & Chen 2023, "Fast Sampling of Diffusion Models with Exponential Integrator", sec. 4 /
+ * App. improved PNDM): PLMS without the second-order start, the Adams-Bashforth order rising from 1 as
+ * the history fills, so every step costs one model call.
+ */
+export function sampleIpndm(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: SamplerOptions = {}): SamplerResult {
+  return multistep("ipndm", false, denoiser, x, sigmas, opts);
+}
+
+function multistep(name: string, heunStart: boolean, denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: SamplerOptions): SamplerResult {
+  const loop = new Loop(name, denoiser, x, sigmas, opts, false);
   let xc = loop.x;
   const n = xc.length;
   const history: Float64Array[] = [];
@@ -73,7 +86,7 @@ export function samplePlms(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLik
     const den = loop.denoise(xc, s);
     const eps = epsOf(xc, den, s);
     let next: Float32Array;
-    if (history.length === 0 && sn > 0) {
+    if (heunStart && history.length === 0 && sn > 0) {
       // second-order first step: eps averaged with eps at the Euler prediction (PLMS's warm-up)
       const pred = transfer(xc, eps, s, sn);
       const eps2 = epsOf(pred, loop.denoise(pred, sn), sn);

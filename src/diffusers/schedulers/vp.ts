@@ -3,12 +3,14 @@
 
 import { DDIMInverseScheduler, DDIMParallelScheduler, DDIMScheduler } from "./ddim.ts";
 import { DDPMParallelScheduler, DDPMScheduler } from "./ddpm.ts";
+import { IPNDMScheduler } from "./ipndm.ts";
 import { PNDMScheduler } from "./pndm.ts";
 import type { SchedulerFactory } from "./types.ts";
 
 export { DDIMInverseScheduler, DDIMParallelScheduler, DDIMScheduler } from "./ddim.ts";
 export { DDPMParallelScheduler, DDPMScheduler } from "./ddpm.ts";
 export { PNDMScheduler } from "./pndm.ts";
+export { IPNDMScheduler } from "./ipndm.ts";
 
 export const VP_SCHEDULERS: Record<string, SchedulerFactory> = {
   DDPMScheduler: (c) => new DDPMScheduler(c),
@@ -17,4 +19,5 @@ export const VP_SCHEDULERS: Record<string, SchedulerFactory> = {
   DDIMParallelScheduler: (c) => new DDIMParallelScheduler(c),
   DDIMInverseScheduler: (c) => new DDIMInverseScheduler(c),
   PNDMScheduler: (c) => new PNDMScheduler(c),
+  IPNDMScheduler: (c) => new IPNDMScheduler(c),
 };
