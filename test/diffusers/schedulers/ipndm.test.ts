@@ -45,7 +45,7 @@ describe("iPNDM: the scheduler and the library's sampleIpndm take the same steps
     // step 0 starts at alpha = 0 (an infinite VE sigma), so both runs start from the state after it
     const s2 = new IPNDMScheduler();
     s2.setTimesteps(10);
-    let vp1 = Float32Array.from(x);
+    let vp1: Float32Array = Float32Array.from(x);
     const t0 = s2.timesteps[0];
     vp1 = s2.step(vp1.map((xv, j) => -x0Of(xv, t0, j)), t0, vp1).prevSample;
     const sig = Float64Array.from({ length: 10 }, (_, k) => s2.betas[k + 1] / s2.alphas[k + 1]);
@@ -63,7 +63,7 @@ describe("iPNDM: the scheduler and the library's sampleIpndm take the same steps
     const s3 = new IPNDMScheduler();
     s3.setTimesteps(10);
     s3.setBeginIndex(1);
-    let vp3 = Float32Array.from(vp1);
+    let vp3: Float32Array = Float32Array.from(vp1);
     for (const t of s3.timesteps.slice(1)) {
       const i = s3.timesteps.indexOf(t);
       const [a, sg] = [s3.alphas[i], s3.betas[i]];
