@@ -4,6 +4,7 @@
 import { DDIMInverseScheduler, DDIMParallelScheduler, DDIMScheduler } from "./ddim.ts";
 import { DDPMParallelScheduler, DDPMScheduler } from "./ddpm.ts";
 import { IPNDMScheduler } from "./ipndm.ts";
+import { LCMScheduler } from "./lcm.ts";
 import { PNDMScheduler } from "./pndm.ts";
 import type { SchedulerFactory } from "./types.ts";
 
@@ -11,6 +12,7 @@ export { DDIMInverseScheduler, DDIMParallelScheduler, DDIMScheduler } from "./dd
 export { DDPMParallelScheduler, DDPMScheduler } from "./ddpm.ts";
 export { PNDMScheduler } from "./pndm.ts";
 export { IPNDMScheduler } from "./ipndm.ts";
+export { LCMScheduler } from "./lcm.ts";
 
 export const VP_SCHEDULERS: Record<string, SchedulerFactory> = {
   DDPMScheduler: (c) => new DDPMScheduler(c),
@@ -20,4 +22,5 @@ export const VP_SCHEDULERS: Record<string, SchedulerFactory> = {
   DDIMInverseScheduler: (c) => new DDIMInverseScheduler(c),
   PNDMScheduler: (c) => new PNDMScheduler(c),
   IPNDMScheduler: (c) => new IPNDMScheduler(c),
+  LCMScheduler: (c) => new LCMScheduler(c),
 };
