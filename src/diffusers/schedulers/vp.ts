@@ -5,6 +5,7 @@ import { DDIMInverseScheduler, DDIMParallelScheduler, DDIMScheduler } from "./dd
 import { DDPMParallelScheduler, DDPMScheduler } from "./ddpm.ts";
 import { IPNDMScheduler } from "./ipndm.ts";
 import { LCMScheduler } from "./lcm.ts";
+import { TCDScheduler } from "./tcd.ts";
 import { PNDMScheduler } from "./pndm.ts";
 import type { SchedulerFactory } from "./types.ts";
 
@@ -13,6 +14,7 @@ export { DDPMParallelScheduler, DDPMScheduler } from "./ddpm.ts";
 export { PNDMScheduler } from "./pndm.ts";
 export { IPNDMScheduler } from "./ipndm.ts";
 export { LCMScheduler } from "./lcm.ts";
+export { TCDScheduler } from "./tcd.ts";
 
 export const VP_SCHEDULERS: Record<string, SchedulerFactory> = {
   DDPMScheduler: (c) => new DDPMScheduler(c),
@@ -23,4 +25,5 @@ export const VP_SCHEDULERS: Record<string, SchedulerFactory> = {
   PNDMScheduler: (c) => new PNDMScheduler(c),
   IPNDMScheduler: (c) => new IPNDMScheduler(c),
   LCMScheduler: (c) => new LCMScheduler(c),
+  TCDScheduler: (c) => new TCDScheduler(c),
 };
