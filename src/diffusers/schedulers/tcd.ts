@@ -39,7 +39,7 @@ export class TCDScheduler extends LCMScheduler {
   }
 
   /** opts.eta is TCD's gamma in [0, 1] (diffusers' default 0.3). */
-  step(modelOutput: Float32Array, t: number, sample: Float32Array, opts: StepOptions = {}): StepResult {
+  override step(modelOutput: Float32Array, t: number, sample: Float32Array, opts: StepOptions = {}): StepResult {
     this.checkStep(modelOutput, t, sample);
     if (this.numInferenceSteps === null) throw new ArgumentError("t", "there are no timesteps yet: call setTimesteps first");
     const gamma = opts.eta ?? 0.3;
