@@ -30,15 +30,21 @@ export * from "./samplers/index.ts";
 export { GaussianMixture, type MixtureSpec } from "./testbed/index.ts";
 export { predictionDenoiser, edmDenoiser, discreteDenoiser, type Model, type PredictionOptions } from "./denoiser/wrappers.ts";
 export { guidedDenoiser } from "./denoiser/guidance.ts";
-export { diffusersDenoiser, type DiffusersModel, type DiffusersTimesteps } from "./denoiser/diffusers.ts";
 export {
-  DIFFUSERS_SCHEDULERS,
-  diffusersAlphasCumprod,
-  diffusersPlan,
-  sampleDiffusers,
-  type DiffusersConfig,
-  type DiffusersPlan,
-  type DiffusersSchedulerName,
+  createScheduler,
+  schedulerClasses,
+  schedulerFromJson,
+  runSchedulerLoop,
+  schedulerDenoiser,
+  schedulerSigmas,
+  type DiffusersModel,
+  type LoopEvent,
+  type LoopModel,
+  type LoopOptions,
+  type Scheduler,
+  type SetTimestepsOptions,
+  type StepOptions,
+  type StepResult,
 } from "./diffusers/index.ts";
 export {
   initKernels,

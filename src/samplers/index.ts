@@ -9,6 +9,8 @@ import type { SamplerFn } from "./common.ts";
 import { sampleLangevin, samplePc } from "./langevin.ts";
 import { sampleDpmpp2m, sampleEuler, sampleHeun } from "./ode.ts";
 import { lookupSamplerName, type ScheduleName } from "./names.ts";
+import { sampleLcm } from "./lcm.ts";
+import { sampleIpndm, samplePlms } from "./plms.ts";
 import { sampleRk45 } from "./rk45.ts";
 
 export {
@@ -26,6 +28,8 @@ export * from "./ode.ts";
 export * from "./ancestral.ts";
 export * from "./langevin.ts";
 export * from "./rk45.ts";
+export { sampleIpndm, samplePlms } from "./plms.ts";
+export { sampleLcm } from "./lcm.ts";
 export { dopri5, type BatchRhs } from "./dopri5.ts";
 export * from "./likelihood.ts";
 export * from "./inpaint.ts";
@@ -45,6 +49,9 @@ export const SAMPLERS = {
   dpmpp_2m_sde: sampleDpmpp2mSde,
   langevin: sampleLangevin,
   pc: samplePc,
+  plms: samplePlms,
+  ipndm: sampleIpndm,
+  lcm: sampleLcm,
 } as const satisfies Record<string, SamplerFn>;
 
 export type SamplerName = keyof typeof SAMPLERS;

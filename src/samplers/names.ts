@@ -29,11 +29,16 @@ const ALIASES: Record<string, SamplerAlias> = {
   // algorithm_type "dpmsolver++", solver_order 2 (diffusers' defaults)
   DPMSolverMultistepScheduler: { sampler: "dpmpp_2m" },
   ScoreSdeVeScheduler: { sampler: "pc" },
+  PNDMScheduler: { sampler: "plms" },
+  IPNDMScheduler: { sampler: "ipndm" },
+  LCMScheduler: { sampler: "lcm" },
   // AUTOMATIC1111 (sd-webui) menu names
   Euler: { sampler: "euler" },
   "Euler a": { sampler: "euler_ancestral" },
   Heun: { sampler: "heun" },
   DDIM: { sampler: "ddim" },
+  PLMS: { sampler: "plms" },
+  LCM: { sampler: "lcm" },
   "DPM++ 2M": { sampler: "dpmpp_2m" },
   "DPM++ 2M SDE": { sampler: "dpmpp_2m_sde" },
   "DPM++ 2M SDE Heun": { sampler: "dpmpp_2m_sde", options: { solverType: "heun" } },
@@ -59,6 +64,11 @@ const ALIASES: Record<string, SamplerAlias> = {
   sampleDpmpp2mSde: { sampler: "dpmpp_2m_sde" },
   sampleLangevin: { sampler: "langevin" },
   samplePc: { sampler: "pc" },
+  samplePlms: { sampler: "plms" },
+  sampleIpndm: { sampler: "ipndm" },
+  sample_ipndm: { sampler: "ipndm" },
+  sample_lcm: { sampler: "lcm" },
+  sampleLcm: { sampler: "lcm" },
 };
 
 // Samplers people ask for that this library does not have, with where the name comes from.
@@ -67,8 +77,6 @@ const MISSING: Record<string, string> = {
   "LMS Karras": "A1111's LMS (k-diffusion sample_lms)",
   LMSDiscreteScheduler: "diffusers' LMS",
   sample_lms: "k-diffusion's LMS",
-  PNDMScheduler: "diffusers' PNDM",
-  PLMS: "A1111's PLMS",
   UniPCMultistepScheduler: "diffusers' UniPC",
   UniPC: "A1111's UniPC",
   KDPM2DiscreteScheduler: "diffusers' DPM2",
@@ -80,7 +88,6 @@ const MISSING: Record<string, string> = {
   "DPM++ 3M SDE": "A1111's DPM++ 3M SDE (k-diffusion sample_dpmpp_3m_sde)",
   DPMSolverSDEScheduler: "diffusers' DPM++ SDE",
   DPMSolverSinglestepScheduler: "diffusers' singlestep DPM-Solver",
-  LCMScheduler: "diffusers' LCM",
   "DPM fast": "A1111's DPM fast",
   "DPM adaptive": "A1111's DPM adaptive (closest here: rk45)",
 };

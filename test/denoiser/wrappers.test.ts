@@ -1,16 +1,15 @@
-// The network wrappers (src/denoiser/wrappers.ts, diffusers.ts, network-denoiser.ts) against the exact
+// The network wrappers (src/denoiser/wrappers.ts, network-denoiser.ts, src/diffusers/denoiser.ts) against the exact
 // denoiser of the Gaussian-mixture test bed: a network that outputs the true eps, x0, v or score of the
 // point it is shown, in its own space (VP or VE), must come out of every wrapper as the mixture's
 // E[x0 | x]. The true kinds are written out here from Tweedie's formula, not taken from conversions.ts.
 import { describe, expect, it } from "vitest";
 import { Tensor } from "../../src/autograd/tensor.ts";
 import type { Prediction } from "../../src/denoiser/conversions.ts";
-import { diffusersDenoiser } from "../../src/denoiser/diffusers.ts";
 import type { Network } from "../../src/denoiser/network.ts";
 import { networkDenoiser } from "../../src/denoiser/network-denoiser.ts";
 import { edmPreconditioner, vpPreconditioner } from "../../src/denoiser/precondition.ts";
 import { discreteDenoiser, edmDenoiser, predictionDenoiser, type Model } from "../../src/denoiser/wrappers.ts";
-import { diffusersPlan } from "../../src/diffusers/index.ts";
+import { createScheduler, schedulerDenoiser, schedulerSigmas, trainingAlphasCumprod } from "../../src/diffusers/index.ts";
 import { Rng } from "../../src/rng.ts";
 import { VPLinear } from "../../src/schedule/continuous.ts";
 import { discreteSchedule } from "../../src/schedule/discrete.ts";
@@ -124,16 +123,21 @@ describe("discreteDenoiser: a DDPM network called at its 0-indexed timestep", ()
   }
 });
 
-describe("diffusersDenoiser: a diffusers-convention network under a plan", () => {
+describe("schedulerDenoiser: a diffusers-convention network under a scheduler config", () => {
   for (const [type, kind] of [["epsilon", "eps"], ["sample", "x0"], ["v_prediction", "v"]] as const) {
-    it(`an exact ${type} network called at the plan's sigmas is the exact denoiser`, () => {
-      const plan = diffusersPlan("DDIMScheduler", { prediction_type: type }, 25);
-      const ac = plan.alphasCumprod;
+    it(`an exact ${type} network called at the run's sigmas is the exact denoiser`, () => {
+      const sched = createScheduler("DDIMScheduler", { prediction_type: type, clip_sample: false });
+      sched.setTimesteps(25);
+      const sigmas = schedulerSigmas(sched);
+      const ac = trainingAlphasCumprod(sched);
       // diffusers' VE sigma of timestep t: sqrt((1 - alphas_cumprod[t]) / alphas_cumprod[t])
-      const net = oracle(kind, "vp", (tt) => Math.sqrt((1 - ac[tt]) / ac[tt]));
-      const den = diffusersDenoiser(plan, (xin, tt, batch) => net(xin, tt, batch));
+      const net = oracle(kind, "vp", (tt) => {
+        expect(Number.isInteger(tt)).toBe(true);
+        return Math.sqrt((1 - ac[tt]) / ac[tt]);
+      });
+      const den = schedulerDenoiser(sched, (xin, tt, batch) => net(xin, tt, batch));
       const B = 25 * 8;
-      const sigma = Float64Array.from({ length: B }, (_, i) => plan.sigmas[i % 25]);
+      const sigma = Float64Array.from({ length: B }, (_, i) => sigmas[i % 25]);
       const rng = new Rng(3);
       const x0 = gm.sample(B, rng.stream("x0"));
       const n = rng.stream("n").randn(B, d);

@@ -19,6 +19,10 @@ export interface SetTimestepsOptions {
   sigmas?: ArrayLike<number>;
   /** Dynamic shifting's mu (flow matching with `use_dynamic_shifting`). */
   mu?: number;
+  /** LCM / TCD: the distillation's step count (overrides the config's original_inference_steps). */
+  originalInferenceSteps?: number;
+  /** LCM / TCD img2img strength in (0, 1]: only the last strength share of the schedule is used. */
+  strength?: number;
 }
 
 export interface StepOptions {
