@@ -1,6 +1,8 @@
-// Exponential-integrator solvers: DPM-Solver (multistep, singlestep, inverse), DEIS, UniPC, SA-Solver,
-// EDM DPM-Solver.
+// Exponential-integrator solvers: DPM-Solver (multistep, singlestep, inverse), EDM DPM-Solver.
 
+import { DpmSolverMultistep } from "./dpm-multistep.ts";
 import type { SchedulerFactory } from "./types.ts";
 
-export const MULTISTEP_SCHEDULERS: Record<string, SchedulerFactory> = {};
+export const MULTISTEP_SCHEDULERS: Record<string, SchedulerFactory> = {
+  DPMSolverMultistepScheduler: (config) => new DpmSolverMultistep(config),
+};
