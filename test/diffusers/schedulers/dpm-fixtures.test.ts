@@ -43,7 +43,7 @@ describe.skipIf(!existsSync(PIPELINES))("DPMSolverMultistepScheduler replays dif
         else expect(sig[i], `sigma ${i}`).toBe(f.sigmas[i]);
       }
       const n = f.shape.reduce((a, b) => a * b, 1);
-      let x = f.samples.slice(0, n);
+      let x: Float32Array = f.samples.slice(0, n);
       for (let i = 0; i < f.steps; i++) {
         const out = f.modelOutputs.subarray(i * n, (i + 1) * n);
         x = s.step(out, s.timesteps[i], x, { shape: f.shape }).prevSample;
