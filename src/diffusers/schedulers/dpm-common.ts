@@ -61,6 +61,15 @@ export function dpmMultistepKeys(): ConfigSpec {
   };
 }
 
+/**
+ * The keys of DPMSolverMultistepInverseScheduler: the multistep keys without use_lu_lambdas,
+ * final_sigmas_type (it ends at the noisiest sigma), zero-SNR rescaling and dynamic shifting.
+ */
+export function dpmInverseKeys(): ConfigSpec {
+  const { use_lu_lambdas, final_sigmas_type, rescale_betas_zero_snr, use_dynamic_shifting, time_shift_type, ...rest } = dpmMultistepKeys();
+  return rest;
+}
+
 /** The checks between keys diffusers' constructor makes (and the combinations not implemented here). */
 export function checkDpmCombination(c: Readonly<Record<string, unknown>>): void {
   const alg = c.algorithm_type as string;

@@ -5,7 +5,7 @@
 
 import { dpmSolverStep, dpmStepSize, type DpmAlgorithm, type DpmSolverType } from "../../samplers/dpmsolver.ts";
 import { ArgumentError, f32 } from "../../validate.ts";
-import { configToJson, readConfig } from "./config.ts";
+import { configToJson, readConfig, type ConfigSpec } from "./config.ts";
 import { alphaSigmaF32, batchOf, checkDpmCombination, convertModelOutput, dpmMultistepKeys, indexForTimestep, vpTables, type VpTables } from "./dpm-common.ts";
 import { npArange, npInterp, npLinspace, npRound } from "./numpy.ts";
 import { exponentialSigmas, karrasSigmas, logSigmaTable, luSigmas, sigmaToT } from "./sigma-schedules.ts";
@@ -42,9 +42,9 @@ export class DpmSolverMultistep implements Scheduler {
   protected index: number | null = null;
   protected beginIndex: number | null = null;
 
-  constructor(raw: Record<string, unknown>, className?: string) {
+  constructor(raw: Record<string, unknown>, className?: string, spec: ConfigSpec = dpmMultistepKeys()) {
     if (className) this.className = className;
-    this.config = readConfig(this.className, raw, dpmMultistepKeys());
+    this.config = readConfig(this.className, raw, spec);
     checkDpmCombination(this.config);
     this.tables = vpTables(this.config);
     // before setTimesteps diffusers holds every training timestep, descending
@@ -136,12 +136,17 @@ export class DpmSolverMultistep implements Scheduler {
     return this.index;
   }
 
+  /** diffusers takes the step to sigma = 0 at first order. */
+  protected finalIsFirstOrder(): boolean {
+    return this.config.final_sigmas_type === "zero";
+  }
+
   /** The order diffusers uses for step i (lower at the start and, with lower_order_final, at the end). */
   protected orderAt(i: number): number {
     const c = this.config;
     const n = this.timesteps.length;
     const few = (c.lower_order_final as boolean) && n < 15;
-    const lowerFinal = i === n - 1 && ((c.euler_at_final as boolean) || few || c.final_sigmas_type === "zero");
+    const lowerFinal = i === n - 1 && ((c.euler_at_final as boolean) || few || this.finalIsFirstOrder());
     const lowerSecond = i === n - 2 && few;
     const order = c.solver_order as number;
     if (order === 1 || this.lowerOrderNums < 1 || lowerFinal) return 1;

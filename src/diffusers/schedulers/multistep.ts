@@ -1,8 +1,10 @@
 // Exponential-integrator solvers: DPM-Solver (multistep, singlestep, inverse), EDM DPM-Solver.
 
+import { DpmSolverMultistepInverse } from "./dpm-inverse.ts";
 import { DpmSolverMultistep } from "./dpm-multistep.ts";
 import type { SchedulerFactory } from "./types.ts";
 
 export const MULTISTEP_SCHEDULERS: Record<string, SchedulerFactory> = {
   DPMSolverMultistepScheduler: (config) => new DpmSolverMultistep(config),
+  DPMSolverMultistepInverseScheduler: (config) => new DpmSolverMultistepInverse(config),
 };
