@@ -217,3 +217,82 @@ function noiseForm(
     for (let j = 0; j < n; j++) out[j] += sd * (z as ArrayLike<number>)[j];
   }
 }
+
+export interface DpmSinglestepArgs {
+  algorithm: DpmAlgorithm;
+  solverType: DpmSolverType;
+  /** 1, 2 or 3: how many of the block's points the update uses. */
+  order: number;
+  /** The block's sigmas, from its start (where x is) to the current point: order values, descending. */
+  sigmas: readonly number[];
+  sigmaNext: number;
+  /** The model outputs at those sigmas, in the same order (start first). */
+  outputs: readonly ArrayLike<number>[];
+  noise?: ArrayLike<number> | null;
+}
+
+/**
+ * One singlestep DPM-Solver update (Lu et al. 2022a, DPM-Solver-2/3 with the intermediate points on the
+ * schedule, as diffusers' DPMSolverSinglestepScheduler takes them): from x at the block's start
+ * sigmas[0] to sigmaNext, with the outputs at the block's points. Orders 1 and 2 are the multistep
+ * formulas with the difference taken forward inside the block (dpmSolverStep); order 3 uses the block's
+ * two later points for D1 and D2 (the "midpoint" form keeps only the last point's difference).
+ */
+export function dpmSolverSinglestepStep(out: Float32Array | Float64Array, x: ArrayLike<number>, a: DpmSinglestepArgs): void {
+  const order = a.order;
+  if (a.sigmas.length !== order || a.outputs.length !== order) {
+    throw new ArgumentError("sigmas", `must hold the ${order} sigmas of the block with one output each, got ${a.sigmas.length} sigmas and ${a.outputs.length} outputs`);
+  }
+  const base = { algorithm: a.algorithm, solverType: a.solverType, sigma: a.sigmas[0], sigmaNext: a.sigmaNext, noise: a.noise };
+  if (order === 1) return dpmSolverStep(out, x, { ...base, order: 1, hPrev: [], outputs: [a.outputs[0]] });
+  // D1 = (h / h0)(m_mid - m_start) with h0 = lambda_mid - lambda_start: the multistep form with hPrev = -h0
+  if (order === 2) return dpmSolverStep(out, x, { ...base, order: 2, hPrev: [dlog(a.sigmas[1]) - dlog(a.sigmas[0])], outputs: [a.outputs[0], a.outputs[1]] });
+  if (order !== 3) throw new ArgumentError("order", `must be 1, 2 or 3, got ${order}`);
+  if (a.algorithm === "sde-dpmsolver++" || a.algorithm === "sde-dpmsolver") throw new ArgumentError("order", "3 has no SDE update in the singlestep solver (diffusers has none)");
+  singlestepThird(out, x, a);
+}
+
+/** DPM-Solver-3 on the block (s2, s1, s0) -> t: Lu et al. 2022a, Alg. 5 with r1, r2 taken from the schedule. */
+function singlestepThird(out: Float32Array | Float64Array, x: ArrayLike<number>, a: DpmSinglestepArgs): void {
+  const n = out.length;
+  const [s2, s1, s0] = a.sigmas;
+  const sn = a.sigmaNext;
+  const [m2, m1, m0] = a.outputs;
+  for (const m of a.outputs) if (m.length !== n) throw new ArgumentError("outputs", `must each hold ${n} values, got ${m.length}`);
+  const data = a.algorithm === "dpmsolver++";
+  if (sn === 0) {
+    for (let j = 0; j < n; j++) out[j] = data ? m2[j] : x[j] - s2 * m2[j];
+    return;
+  }
+  const h = dlog(s2) - dlog(sn);
+  const r0 = (dlog(s2) - dlog(s0)) / h;
+  const r1 = (dlog(s2) - dlog(s1)) / h;
+  const mid = a.solverType === "midpoint";
+  // data: x' = (s'/s2) x + c D0 + k1 D1 - k2 D2, c = 1 - e^-h, k1 = 1 - c/h, k2 = (h - c)/h^2 - 1/2
+  // noise: x' = x - E D0 - k1 D1 - k2 D2, E = s'(e^h - 1), k1 = s'((e^h - 1)/h - 1), k2 = s'((e^h - 1 - h)/h^2 - 1/2)
+  let a0: number;
+  let c0: number;
+  let k1: number;
+  let k2: number;
+  if (data) {
+    const c = -dexpm1(-h);
+    a0 = sn / s2;
+    c0 = c;
+    k1 = 1 - c / h;
+    k2 = -((h - c) / (h * h) - 0.5);
+  } else {
+    const em1 = dexpm1(h);
+    a0 = 1;
+    c0 = -sn * em1;
+    k1 = -sn * (em1 / h - 1);
+    k2 = -sn * ((em1 - h) / (h * h) - 0.5);
+  }
+  for (let j = 0; j < n; j++) {
+    const d10 = (m1[j] - m2[j]) / r1;
+    const d11 = (m0[j] - m2[j]) / r0;
+    let v = a0 * x[j] + c0 * m2[j];
+    if (mid) v += k1 * d11;
+    else v += k1 * ((r0 * d10 - r1 * d11) / (r0 - r1)) + k2 * ((2 * (d11 - d10)) / (r0 - r1));
+    out[j] = v;
+  }
+}

@@ -70,6 +70,16 @@ export function dpmInverseKeys(): ConfigSpec {
   return rest;
 }
 
+/**
+ * The keys of DPMSolverSinglestepScheduler: the multistep keys without timestep_spacing, steps_offset,
+ * euler_at_final, use_lu_lambdas, zero-SNR rescaling and dynamic shifting; lower_order_final defaults
+ * to false.
+ */
+export function dpmSinglestepKeys(): ConfigSpec {
+  const { timestep_spacing, steps_offset, euler_at_final, use_lu_lambdas, rescale_betas_zero_snr, use_dynamic_shifting, time_shift_type, ...rest } = dpmMultistepKeys();
+  return { ...rest, lower_order_final: { default: false, check: bool } };
+}
+
 /** The checks between keys diffusers' constructor makes (and the combinations not implemented here). */
 export function checkDpmCombination(c: Readonly<Record<string, unknown>>): void {
   const alg = c.algorithm_type as string;

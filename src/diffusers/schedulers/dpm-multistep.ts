@@ -29,7 +29,7 @@ export function dpmSpacing(spacing: string, n: number, last: number, T: number, 
 
 export class DpmSolverMultistep implements Scheduler {
   readonly className: string = "DPMSolverMultistepScheduler";
-  readonly config: Readonly<Record<string, unknown>>;
+  config: Readonly<Record<string, unknown>>;
   readonly order = 1;
   readonly initNoiseSigma = 1;
   timesteps = new Float64Array(0);
@@ -69,6 +69,12 @@ export class DpmSolverMultistep implements Scheduler {
     return this.tables.T - below;
   }
 
+  /** The run's timesteps for n steps (before a sigma schedule replaces them). */
+  protected spacedTimesteps(n: number): number[] {
+    const c = this.config;
+    return dpmSpacing(c.timestep_spacing as string, n, this.lastTimestep(), this.tables.T, c.steps_offset as number);
+  }
+
   setTimesteps(numInferenceSteps: number | null, opts: SetTimestepsOptions = {}): void {
     const c = this.config;
     const T = this.tables.T;
@@ -91,7 +97,7 @@ export class DpmSolverMultistep implements Scheduler {
     } else {
       const n = numInferenceSteps as number;
       if (!Number.isInteger(n) || n < 1 || n > T) throw new ArgumentError("numInferenceSteps", `must be an integer in [1, ${T}], got ${n}`);
-      ts = dpmSpacing(c.timestep_spacing as string, n, this.lastTimestep(), T, c.steps_offset as number);
+      ts = this.spacedTimesteps(n);
       for (const t of ts) if (t < 0 || t >= T) throw new ArgumentError("steps_offset", `puts timestep ${t} outside [0, ${T - 1}]`);
     }
     const table = this.tables.sigmas;
