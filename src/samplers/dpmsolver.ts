@@ -135,19 +135,21 @@ function thirdOrder(h: number, h0: number, h1: number): [number, number, number,
 }
 
 /**
- * DPM-Solver++ on the reverse SDE (k-diffusion's sample_dpmpp_2m_sde form with noise scale eta; eta = 1
- * is diffusers' sde-dpmsolver++): x' = (sigma'/sigma) e^{-eta h} x + (1 - e^{-(1+eta) h}) D0
- * [+ 2nd-order term] + sigma' sqrt(1 - e^{-2 eta h}) s_noise z. Each stage is written into `out`, so a
- * Float32Array rounds after each, as the library sampler always did.
+ * DPM-Solver++ on the reverse SDE (k-diffusion's sample_dpmpp_2m_sde / sample_dpmpp_3m_sde form with
+ * noise scale eta; eta = 1 is diffusers' sde-dpmsolver++): with h_eta = (1 + eta) h and
+ * B = 1 - e^{-h_eta}, x' = (sigma'/sigma) e^{-eta h} x + B D0 [+ 2nd/3rd-order terms]
+ * + sigma' sqrt(1 - e^{-2 eta h}) s_noise z. The 2nd-order term is B D1 / 2 ("midpoint") or phi2 D1
+ * ("heun", phi2 = 1 - B / h_eta); the 3rd order (k-diffusion's 3M SDE) is phi2 D1 - phi3 D2 with
+ * phi3 = phi2 / h_eta - 1/2. Each stage is written into `out`, so a Float32Array rounds after each, as
+ * the library samplers always did.
  */
 function dataSde(out: Float32Array | Float64Array, x: ArrayLike<number>, a: DpmStepArgs, order: number, z: ArrayLike<number>): void {
-  if (order === 3) throw new ArgumentError("order", "the SDE solver here has orders 1 and 2 (diffusers has no 3rd-order SDE update); use dpmpp3mSdeStep");
   const n = out.length;
   const s = a.sigma;
   const sn = a.sigmaNext;
   const eta = a.eta ?? 1;
   const sNoise = a.sNoise ?? 1;
-  const [m0, m1] = a.outputs;
+  const [m0, m1, m2] = a.outputs;
   const h = dlog(s) - dlog(sn);
   const etaH = eta * h;
   const A = (sn / s) * dexp(-etaH);
@@ -157,6 +159,15 @@ function dataSde(out: Float32Array | Float64Array, x: ArrayLike<number>, a: DpmS
     const invR = h / a.hPrev[0];
     const c = a.solverType === "heun" ? (B / (-h - etaH) + 1) * invR : 0.5 * B * invR;
     for (let j = 0; j < n; j++) out[j] += c * (m0[j] - m1[j]);
+  } else if (order === 3) {
+    const [c1, c2, w0, w1] = thirdOrder(h, a.hPrev[0], a.hPrev[1]);
+    const phi2 = B / (-h - etaH) + 1;
+    const phi3 = phi2 / (h + etaH) - 0.5;
+    for (let j = 0; j < n; j++) {
+      const d10 = (m0[j] - m1[j]) * c1;
+      const d11 = (m1[j] - m2[j]) * c2;
+      out[j] += phi2 * (d10 + w0 * (d10 - d11)) - phi3 * w1 * (d10 - d11);
+    }
   }
   if (eta > 0) {
     const sd = sn * Math.sqrt(-dexpm1(-2 * etaH)) * sNoise;
