@@ -46,7 +46,7 @@ export function dpmMultistepKeys(): ConfigSpec {
     euler_at_final: { default: false, check: bool },
     use_karras_sigmas: { default: false, check: bool },
     use_exponential_sigmas: { default: false, check: bool },
-    use_beta_sigmas: { default: false, check: notImplemented("the Beta(0.6, 0.6) quantile schedule of Lee et al. 2024; use use_karras_sigmas or use_exponential_sigmas") },
+    use_beta_sigmas: { default: false, check: bool },
     use_lu_lambdas: { default: false, check: bool },
     use_flow_sigmas: { default: false, check: notImplemented("flow-matching sigmas in the DPM-Solver scheduler; use FlowMatchEulerDiscreteScheduler or UniPCMultistepScheduler") },
     flow_shift: { default: 1.0, check: num(0, Infinity, { openLo: true }) },

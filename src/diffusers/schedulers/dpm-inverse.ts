@@ -6,7 +6,7 @@ import { ArgumentError } from "../../validate.ts";
 import { dpmInverseKeys } from "./dpm-common.ts";
 import { DpmSolverMultistep } from "./dpm-multistep.ts";
 import { npArange, npInterp, npLinspace, npRound } from "./numpy.ts";
-import { exponentialSigmas, karrasSigmas, logSigmaTable, sigmaToT } from "./sigma-schedules.ts";
+import { betaSigmas, exponentialSigmas, karrasSigmas, logSigmaTable, sigmaToT } from "./sigma-schedules.ts";
 import type { SetTimestepsOptions } from "./types.ts";
 
 const fround = Math.fround;
@@ -49,9 +49,10 @@ export class DpmSolverMultistepInverse extends DpmSolverMultistep {
     const table = this.tables.sigmas;
     const logTable = logSigmaTable(table);
     let sig: number[];
-    if (c.use_karras_sigmas || c.use_exponential_sigmas) {
-      // ascending from sigma(0) to sigma(T - 1), the last sigma repeated as the end of the run
-      const up = c.use_karras_sigmas ? karrasSigmas(table[T - 1], table[0], n) : exponentialSigmas(table[T - 1], table[0], n);
+    if (c.use_karras_sigmas || c.use_exponential_sigmas || c.use_beta_sigmas) {
+      // ascending from sigma(0) to sigma(T - 1) (diffusers passes the unflipped table, so its "sigma_min"
+      // is the largest), the last sigma repeated as the end of the run
+      const up = c.use_karras_sigmas ? karrasSigmas(table[T - 1], table[0], n) : c.use_exponential_sigmas ? exponentialSigmas(table[T - 1], table[0], n) : betaSigmas(table[T - 1], table[0], n);
       ts = Array.from(up, (s) => (c.use_karras_sigmas ? npRound(sigmaToT(s, logTable)) : Math.trunc(sigmaToT(s, logTable))));
       sig = [...up, up[n - 1]];
     } else {

@@ -8,7 +8,7 @@ import { ArgumentError, f32 } from "../../validate.ts";
 import { configToJson, readConfig, type ConfigSpec } from "./config.ts";
 import { alphaSigmaF32, batchOf, checkDpmCombination, convertModelOutput, dpmMultistepKeys, indexForTimestep, vpTables, type VpTables } from "./dpm-common.ts";
 import { npArange, npInterp, npLinspace, npRound } from "./numpy.ts";
-import { exponentialSigmas, karrasSigmas, logSigmaTable, luSigmas, sigmaToT } from "./sigma-schedules.ts";
+import { betaSigmas, exponentialSigmas, karrasSigmas, logSigmaTable, luSigmas, sigmaToT } from "./sigma-schedules.ts";
 import type { Scheduler, SetTimestepsOptions, StepOptions, StepResult } from "./types.ts";
 
 const fround = Math.fround;
@@ -86,7 +86,7 @@ export class DpmSolverMultistep implements Scheduler {
     }
     let ts: number[];
     if (custom !== undefined) {
-      for (const k of ["use_karras_sigmas", "use_lu_lambdas", "use_exponential_sigmas"]) {
+      for (const k of ["use_karras_sigmas", "use_lu_lambdas", "use_exponential_sigmas", "use_beta_sigmas"]) {
         if (c[k]) throw new ArgumentError("timesteps", `custom timesteps cannot be used with ${k} = true`);
       }
       ts = Array.from(custom, (t, i) => {
@@ -104,15 +104,17 @@ export class DpmSolverMultistep implements Scheduler {
     const logTable = logSigmaTable(table);
     const n = ts.length;
     let sig: Float64Array;
-    if (custom === undefined && (c.use_karras_sigmas || c.use_lu_lambdas || c.use_exponential_sigmas)) {
+    if (custom === undefined && (c.use_karras_sigmas || c.use_lu_lambdas || c.use_exponential_sigmas || c.use_beta_sigmas)) {
       // the schedule spans the whole training table (sigma(0) .. sigma(T - 1)), not the spaced timesteps
       const sMin = table[0];
       const sMax = table[T - 1];
       if (c.use_karras_sigmas) sig = karrasSigmas(sMin, sMax, n);
       else if (c.use_lu_lambdas) sig = luSigmas(logTable[0], logTable[T - 1], n);
-      else sig = exponentialSigmas(sMin, sMax, n);
-      // Karras and Lu round the fractional timesteps; exponential sigmas are cast to int64 (truncated)
-      ts = Array.from(sig, (s) => (c.use_exponential_sigmas ? Math.trunc(sigmaToT(s, logTable)) : npRound(sigmaToT(s, logTable))));
+      else if (c.use_exponential_sigmas) sig = exponentialSigmas(sMin, sMax, n);
+      else sig = betaSigmas(sMin, sMax, n);
+      // Karras and Lu round the fractional timesteps; exponential and beta sigmas' are cast to int64 (truncated)
+      const round = c.use_karras_sigmas || c.use_lu_lambdas;
+      ts = Array.from(sig, (s) => (round ? npRound(sigmaToT(s, logTable)) : Math.trunc(sigmaToT(s, logTable))));
     } else {
       const grid = Float64Array.from({ length: T }, (_, k) => k);
       sig = Float64Array.from(ts, (t) => npInterp(t, grid, table));

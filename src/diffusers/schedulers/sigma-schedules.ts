@@ -53,3 +53,67 @@ export function sigmaToT(sigma: number, logSigmas: ArrayLike<number>): number {
   const w = Math.min(1, Math.max(0, (low - ls) / (low - high)));
   return (1 - w) * lo + w * (lo + 1);
 }
+
+/** log Gamma(x) for x > 0 (Lanczos' approximation, g = 7, 9 terms; ~1e-15 relative). */
+export function logGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const z = x - 1;
+  let s = c[0];
+  for (let i = 1; i < 9; i++) s += c[i] / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(s);
+}
+
+/** The regularized incomplete beta function I_x(a, b), by its continued fraction (modified Lentz). */
+export function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  // the fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry I_x(a, b) = 1 - I_{1-x}(b, a) above
+  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
+  const front = Math.exp(a * Math.log(x) + b * Math.log1p(-x) - (logGamma(a) + logGamma(b) - logGamma(a + b))) / a;
+  const tiny = 1e-300;
+  let f = 1;
+  let C = 1;
+  let D = 0;
+  for (let i = 0; i <= 400; i++) {
+    const m = Math.floor(i / 2);
+    let num: number;
+    if (i === 0) num = 1;
+    else if (i % 2 === 0) num = (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m));
+    else num = -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
+    D = 1 + num * D;
+    if (Math.abs(D) < tiny) D = tiny;
+    D = 1 / D;
+    C = 1 + num / C;
+    if (Math.abs(C) < tiny) C = tiny;
+    const cd = C * D;
+    f *= cd;
+    if (Math.abs(1 - cd) < 1e-16) break;
+  }
+  return front * (f - 1);
+}
+
+/** scipy.stats.beta.ppf(q, a, b): the q quantile of Beta(a, b), by bisection to the last bit. */
+export function betaQuantile(q: number, a: number, b: number): number {
+  if (q <= 0) return 0;
+  if (q >= 1) return 1;
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 200; i++) {
+    const mid = 0.5 * (lo + hi);
+    if (mid === lo || mid === hi) break;
+    if (incompleteBeta(mid, a, b) < q) lo = mid;
+    else hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+/**
+ * Lee et al. 2024 ("Beta Sampling is All You Need"), diffusers' _convert_to_beta: sigma_i = sigmaMin +
+ * ppf(1 - i/(n-1); alpha, beta) (sigmaMax - sigmaMin), descending from sigmaMax to sigmaMin; more steps
+ * at both ends of the schedule for alpha = beta = 0.6.
+ */
+export function betaSigmas(sigmaMin: number, sigmaMax: number, n: number, alpha = 0.6, beta = 0.6): Float64Array {
+  return npLinspace(0, 1, n).map((r) => sigmaMin + betaQuantile(1 - r, alpha, beta) * (sigmaMax - sigmaMin));
+}

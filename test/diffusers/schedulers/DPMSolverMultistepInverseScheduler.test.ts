@@ -62,6 +62,8 @@ describe("DPMSolverMultistepInverseScheduler: diffusers' laws", () => {
       { variance_type: "learned_range" },
       { timestep_spacing: "trailing" },
       { timestep_spacing: "leading" },
+      { use_exponential_sigmas: true },
+      { use_beta_sigmas: true },
     ];
     for (const solver_order of [1, 2, 3]) {
       for (const solver_type of ["midpoint", "heun"]) {
@@ -108,7 +110,7 @@ describe("DPMSolverMultistepInverseScheduler: arguments", () => {
   it("keys of the forward scheduler it does not take, and unsupported values, are errors naming them", () => {
     expectArgumentError(() => createScheduler(CLS, { final_sigmas_type: "zero" }), "final_sigmas_type", "not a DPMSolverMultistepInverseScheduler setting");
     expectArgumentError(() => createScheduler(CLS, { use_lu_lambdas: true }), "use_lu_lambdas");
-    expectArgumentError(() => createScheduler(CLS, { use_beta_sigmas: true }), "use_beta_sigmas", "not implemented");
+    expectArgumentError(() => createScheduler(CLS, { use_flow_sigmas: true }), "use_flow_sigmas", "not implemented");
     expectArgumentError(() => createScheduler(CLS, { algorithm_type: "sde-dpmsolver++", solver_order: 3 }), "solver_order");
     const s = createScheduler(CLS, {});
     expectArgumentError(() => s.setTimesteps(null, { timesteps: [1, 2] }), "timesteps");

@@ -134,8 +134,23 @@ describe("DPMSolverMultistepScheduler: diffusers' laws", () => {
     for (const c of cases) expect(overConfigs(CLS, BASE, c), JSON.stringify(c)).toBeLessThan(1e-5);
   });
 
-  it("test_beta_sigmas: use_beta_sigmas is refused by name (not implemented here)", () => {
-    expectArgumentError(() => make(CLS, BASE, { use_beta_sigmas: true }), "use_beta_sigmas", "not implemented");
+  it("test_beta_sigmas, and the Beta(0.6, 0.6) schedule spans the table with more steps at both ends", () => {
+    expect(overConfigs(CLS, BASE, { use_beta_sigmas: true })).toBeLessThan(1e-5);
+    const s = make(CLS, BASE, { use_beta_sigmas: true });
+    s.setTimesteps(10);
+    const plain = make(CLS, BASE);
+    plain.setTimesteps(1000);
+    const sig = s.sigmas as Float64Array;
+    const table = plain.sigmas as Float64Array; // starts at sigma(t = 999), ends at sigma(t = 0) (final_sigmas_type sigma_min)
+    expect(sig[0]).toBe(table[0]);
+    expect(sig[9]).toBe(table[1000]);
+    // the quantile steps are symmetric in sigma: sigma_i - sigma_min = sigma_max - sigma_{9-i}
+    for (let i = 0; i < 10; i++) expect(sig[i] - sig[9]).toBeCloseTo(sig[0] - sig[9 - i], 3);
+    expect(sig[0] - sig[1]).toBeLessThan(sig[4] - sig[5]);
+    // the fractional timesteps are truncated (diffusers casts them to int64 without rounding): the first
+    // lands on 998 or 999 depending on the float32 log table; they never increase
+    expect(s.timesteps[0]).toBeGreaterThanOrEqual(998);
+    for (let i = 1; i < 10; i++) expect(s.timesteps[i]).toBeLessThanOrEqual(s.timesteps[i - 1]);
   });
 
   it("test_inference_steps: 1 to 1000 steps, first step", () => {

@@ -132,7 +132,7 @@ describe("DPMSolverSinglestepScheduler: diffusers' laws", () => {
 describe("DPMSolverSinglestepScheduler: arguments", () => {
   it("keys it does not take and values not implemented are errors naming them", () => {
     expectArgumentError(() => createScheduler(CLS, { timestep_spacing: "linspace" }), "timestep_spacing", "not a DPMSolverSinglestepScheduler setting");
-    expectArgumentError(() => createScheduler(CLS, { use_beta_sigmas: true }), "use_beta_sigmas", "not implemented");
+    expectArgumentError(() => createScheduler(CLS, { use_flow_sigmas: true }), "use_flow_sigmas", "not implemented");
     expectArgumentError(() => createScheduler(CLS, { algorithm_type: "sde-dpmsolver++", solver_order: 3 }), "solver_order");
     expectArgumentError(() => createScheduler(CLS, { algorithm_type: "dpmsolver" }), "final_sigmas_type");
   });

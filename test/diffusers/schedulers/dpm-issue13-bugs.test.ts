@@ -49,7 +49,7 @@ describe("issue 13 #4: DPM-Solver++ bugs of the old bridge", () => {
     // thresholding changes the loop (diffusers' test_full_loop_no_noise_thres: 1.1364)
     const thr = createScheduler(CLS, { thresholding: true, dynamic_thresholding_ratio: 0.87, sample_max_value: 0.5, final_sigmas_type: "sigma_min", lower_order_final: false });
     expect(Math.abs(absSumMean(fullLoop(thr)).mean - 1.1364)).toBeLessThan(1e-3);
-    expect(() => createScheduler(CLS, { use_beta_sigmas: true })).toThrow(/use_beta_sigmas/);
+    expect(() => createScheduler(CLS, { use_flow_sigmas: true })).toThrow(/use_flow_sigmas/);
     expect(() => createScheduler(CLS, { sigma_min: 0.1 })).toThrow(/sigma_min/);
   });
 });
