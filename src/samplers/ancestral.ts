@@ -1,9 +1,9 @@
 // Stochastic samplers that add fresh noise each step, in VE space (x = x0 + sigma n). With a VP model
 // wrapped as a Denoiser, each equals its paper's VP update divided by alpha (the same sample, rescaled).
 
-import { dexp, dexpm1, dlog } from "../math/detmath.ts";
 import { inRange, oneOf } from "../validate.ts";
 import { type Denoiser, Loop, type SamplerOptions, type SamplerResult } from "./common.ts";
+import { dpmSolverStep, dpmStepSize } from "./dpmsolver.ts";
 import { ancestralStep, ancestralUpdate } from "./steps.ts";
 
 export interface AncestralOptions extends SamplerOptions {
@@ -122,26 +122,10 @@ export function sampleDpmpp2mSde(
     const sn = loop.sigmas[i + 1];
     const den = loop.denoise(xc, s);
     const next = new Float32Array(xc.length);
-    if (sn === 0) {
-      next.set(den);
-    } else {
-      const h = dlog(s) - dlog(sn);
-      const etaH = eta * h;
-      const a = (sn / s) * dexp(-etaH);
-      const b = -dexpm1(-h - etaH);
-      for (let j = 0; j < next.length; j++) next[j] = a * xc[j] + b * den[j];
-      if (old !== null) {
-        const invR = h / hLast;
-        const c = solverType === "heun" ? (b / (-h - etaH) + 1) * invR : 0.5 * b * invR;
-        for (let j = 0; j < next.length; j++) next[j] += c * (den[j] - old[j]);
-      }
-      if (eta > 0) {
-        const z = loop.noise(i);
-        const sd = sn * Math.sqrt(-dexpm1(-2 * etaH)) * sNoise;
-        for (let j = 0; j < next.length; j++) next[j] += sd * z[j];
-      }
-      hLast = h;
-    }
+    const noise = eta > 0 && sn !== 0 ? loop.noise(i) : null;
+    const order = old === null ? 1 : 2;
+    dpmSolverStep(next, xc, { algorithm: "sde-dpmsolver++", solverType, order, sigma: s, sigmaNext: sn, hPrev: [hLast], outputs: old === null ? [den] : [den, old], noise, eta, sNoise });
+    if (sn !== 0) hLast = dpmStepSize(s, sn);
     old = den;
     xc = next;
     loop.after(i, xc, den);

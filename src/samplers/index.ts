@@ -6,6 +6,7 @@ import type { Rng } from "../rng.ts";
 import { ArgumentError, oneOf } from "../validate.ts";
 import { sampleDdim, sampleDdpm, sampleDpmpp2mSde, sampleEulerAncestral } from "./ancestral.ts";
 import type { SamplerFn } from "./common.ts";
+import { sampleDpmpp2sAncestral, sampleDpmpp3mSde, sampleDpmSolverMultistep, sampleDpmSolverSinglestep } from "./dpm.ts";
 import { sampleLangevin, samplePc } from "./langevin.ts";
 import { sampleDpmpp2m, sampleEuler, sampleHeun } from "./ode.ts";
 import { lookupSamplerName, type ScheduleName } from "./names.ts";
@@ -26,6 +27,8 @@ export {
 export { ancestralStep, ancestralUpdate, churnGamma, type AncestralSplit } from "./steps.ts";
 export * from "./ode.ts";
 export * from "./ancestral.ts";
+export * from "./dpm.ts";
+export * from "./dpmsolver.ts";
 export * from "./langevin.ts";
 export * from "./rk45.ts";
 export { sampleIpndm, samplePlms } from "./plms.ts";
@@ -47,6 +50,10 @@ export const SAMPLERS = {
   ddim: sampleDdim,
   ddpm: sampleDdpm,
   dpmpp_2m_sde: sampleDpmpp2mSde,
+  dpmpp_3m_sde: sampleDpmpp3mSde,
+  dpmpp_2s_ancestral: sampleDpmpp2sAncestral,
+  dpm_solver_multistep: sampleDpmSolverMultistep,
+  dpm_solver_singlestep: sampleDpmSolverSinglestep,
   langevin: sampleLangevin,
   pc: samplePc,
   plms: samplePlms,

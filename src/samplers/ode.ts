@@ -1,9 +1,9 @@
 // Deterministic solvers of the probability-flow ODE dx/dsigma = (x - D(x, sigma)) / sigma
 // (Karras et al. 2022, EDM eq. 4 with sigma(t) = t, s(t) = 1), in VE space over a given sigma sequence.
 
-import { dexpm1, dlog } from "../math/detmath.ts";
 import { finite, inRange } from "../validate.ts";
 import { type Denoiser, Loop, type SamplerOptions, type SamplerResult } from "./common.ts";
+import { dpmSolverStep, dpmStepSize } from "./dpmsolver.ts";
 import { churnGamma } from "./steps.ts";
 
 /** EDM's stochastic churn (Alg. 2): S_churn (0 = deterministic), S_tmin, S_tmax, S_noise. */
@@ -104,21 +104,9 @@ export function sampleDpmpp2m(denoiser: Denoiser, x: Float32Array, sigmas: Array
     const sNext = loop.sigmas[i + 1];
     const den = loop.denoise(xc, s);
     const next = new Float32Array(xc.length);
-    if (sNext === 0) {
-      next.set(den);
-    } else {
-      const h = dlog(s) - dlog(sNext); // lambda_{i+1} - lambda_i
-      const ratio = sNext / s; // e^-h
-      const c = -dexpm1(-h); // 1 - e^-h
-      if (old === null) {
-        for (let j = 0; j < next.length; j++) next[j] = ratio * xc[j] + c * den[j];
-      } else {
-        const b = h / (2 * hLast); // 1 / (2 r), r = h_{i-1} / h_i
-        const a = 1 + b;
-        for (let j = 0; j < next.length; j++) next[j] = ratio * xc[j] + c * (a * den[j] - b * old[j]);
-      }
-      hLast = h;
-    }
+    const order = old === null ? 1 : 2;
+    dpmSolverStep(next, xc, { algorithm: "dpmsolver++", solverType: "midpoint", order, sigma: s, sigmaNext: sNext, hPrev: [hLast], outputs: old === null ? [den] : [den, old] });
+    if (sNext !== 0) hLast = dpmStepSize(s, sNext);
     old = den;
     xc = next;
     loop.after(i, xc, den);
