@@ -124,11 +124,11 @@ function groupsOf(key: string, groups: number, ch: number, where: string): numbe
   return groups;
 }
 
-function attnSpec(c: UNet2DConfig, ch: number, groups: number | null, rescale: number, where: string): AttnSpec {
+function attnSpec(c: UNet2DConfig, ch: number, groups: number | null, rescale: number, where: string, groupsKey = "norm_num_groups"): AttnSpec {
   const dimHead = c.attention_head_dim ?? ch; // UNet2DModel passes the block's channels when null: one head
   const heads = Math.floor(ch / dimHead);
   if (heads < 1) throw new ArgumentError("attention_head_dim", `${where}: head dim ${dimHead} exceeds the block's ${ch} channels (heads = channels / head dim must be >= 1)`);
-  return { ch, heads, dimHead, groups: groups === null ? null : groupsOf("norm_num_groups", groups, ch, `${where} attention`), rescale };
+  return { ch, heads, dimHead, groups: groups === null ? null : groupsOf(groupsKey, groups, ch, `${where} attention`), rescale };
 }
 
 /**
@@ -191,7 +191,7 @@ export function unet2dLayout(c: UNet2DConfig): UNet2DLayout {
         b.resnets.push(resnet(rin, out, skipGroups(rin, where), skipGroups(out, where), where, { outputScale: SQRT2 }));
       } else b.resnets.push(resnet(rin, out, needG(where), needG(where), where));
       if (kind === "AttnDownBlock2D") b.attentions.push(attnSpec(c, out, needG(where), 1, where));
-      if (kind === "AttnSkipDownBlock2D") b.attentions.push(attnSpec(c, out, 32, SQRT2, where));
+      if (kind === "AttnSkipDownBlock2D") b.attentions.push(attnSpec(c, out, 32, SQRT2, where, "block_out_channels"));
     }
     if (!last) {
       if (isSkip) {
@@ -242,7 +242,7 @@ export function unet2dLayout(c: UNet2DConfig): UNet2DLayout {
       } else b.resnets.push(resnet(rin + rskip, out, needG(where), needG(where), where));
       if (kind === "AttnUpBlock2D") b.attentions.push(attnSpec(c, out, needG(where), 1, where));
     }
-    if (kind === "AttnSkipUpBlock2D") b.attentions.push(attnSpec(c, out, 32, SQRT2, where));
+    if (kind === "AttnSkipUpBlock2D") b.attentions.push(attnSpec(c, out, 32, SQRT2, where, "block_out_channels"));
     const level = L - 1 - i;
     if (isSkip) {
       if (skipUp !== null && skipUp !== "zero") skipUp -= 1; // FirUpsample2D of the skip sample
