@@ -31,7 +31,8 @@ export class DiffusersUNet2D {
   readonly module: UNet2D;
   /** The dtype of the weights file it was loaded from ("F32" for a fresh model). Values are float32 in memory. */
   readonly dtype: WeightDtype | "mixed";
-  private readonly pool = new BufferPool();
+  /** Where forward's activations come from; after the first call at a batch size, later calls allocate no activations. */
+  readonly pool = new BufferPool();
 
   constructor(module: UNet2D, dtype: WeightDtype | "mixed" = "F32") {
     this.module = module;

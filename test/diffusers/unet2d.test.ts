@@ -38,6 +38,19 @@ describe("fixture metadata", () => {
     }
   });
 
+  it("inference keeps no graph and reuses its activation buffers: a second forward grows nothing, and results are fresh arrays", () => {
+    const c = modelCase("a-cifar-ddpm");
+    const unet = loadUNet2DModel(fixtureText("a-cifar-ddpm/config.json"), fixtureFile("a-cifar-ddpm/diffusion_pytorch_model.safetensors"));
+    const y1 = unet.forward(c.x, c.timesteps);
+    const held = unet.pool.bytes;
+    expect(held).toBeGreaterThan(0);
+    const y2 = unet.forward(c.x, c.timesteps);
+    expect(unet.pool.bytes).toBe(held);
+    expect(y2.data).not.toBe(y1.data);
+    expect(maxAbsDiff(y1.data, y2.data)).toBe(0);
+    for (const p of unet.module.parameters().values()) expect(p.grad).toBeNull();
+  });
+
   it("a batch of one item gives the same output as that item in the batch of two (no cross-item leakage)", async () => {
     useKernels(await initKernels({ backend: "wasm" }));
     try {
