@@ -12,7 +12,7 @@ import { noGrad, Tensor } from "../autograd/tensor.ts";
 import { UNet2D } from "../nn/unet2d.ts";
 import { ArgumentError } from "../validate.ts";
 import { parseUNet2DConfig, parseUNet2DConfigText, unet2dConfigSize, unet2dConfigToJson, type UNet2DConfig } from "./unet-config.ts";
-import { readUNet2DWeights, UNet2DWeightsError, writeUNet2DWeights, type WeightDtype } from "./unet-weights.ts";
+import { copyWeightInto, readUNet2DWeights, UNet2DWeightsError, writeUNet2DWeights, type WeightDtype } from "./unet-weights.ts";
 
 /** An image batch as UNet2DModel.forward takes and returns it: NCHW float32. */
 export interface UNet2DSample {
@@ -120,7 +120,7 @@ export function loadUNet2DModel(config: unknown, weights: Uint8Array, opts: { fi
   const { layout } = unet2dConfigSize(c);
   const w = readUNet2DWeights(layout, weights, opts);
   const module = new UNet2D(layout);
-  module.loadParameters(w.values);
+  for (const [name, p] of module.parameters()) copyWeightInto(w.tensors.get(name)!, p.data);
   return new DiffusersUNet2D(module, w.dtype);
 }
 

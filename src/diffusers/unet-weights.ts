@@ -6,7 +6,8 @@
 // weights query/key/value/proj_attn; they are read as diffusers' own loader renames them
 // (ModelMixin._convert_deprecated_attention_blocks).
 
-import { readSafetensors, toFloat32, writeSafetensors, type Dtype, type SafeTensor, type TensorInput } from "../io/safetensors.ts";
+import { halfBitsToFloat } from "../io/half.ts";
+import { readSafetensors, writeSafetensors, type Dtype, type SafeTensor, type TensorInput } from "../io/safetensors.ts";
 import { unet2dParameterShapes, type UNet2DLayout } from "../nn/unet2d.ts";
 import type { Tensor } from "../autograd/tensor.ts";
 import { ArgumentError } from "../validate.ts";
@@ -70,8 +71,8 @@ function listed(label: string, items: string[]): string {
 }
 
 export interface LoadedWeights {
-  /** Parameter name -> float32 values, for every parameter of the layout. */
-  values: Map<string, Float32Array>;
+  /** Parameter name -> the file's tensor (F32, F16 or BF16, shape checked), for every parameter of the layout. */
+  tensors: Map<string, SafeTensor>;
   /** The file's dtype, or "mixed" when its tensors differ. */
   dtype: WeightDtype | "mixed";
   /** Tensors read under a deprecated name: [current name, name in the file]. */
@@ -133,7 +134,7 @@ export function readUNet2DWeights(layout: UNet2DLayout, bytes: Uint8Array, opts:
       { missing, unexpected, misshaped },
     );
   }
-  const values = new Map<string, Float32Array>();
+  const tensors = new Map<string, SafeTensor>();
   const dtypes = new Set<Dtype>();
   for (const name of expected.keys()) {
     const { t, fileName } = byName.get(name)!;
@@ -141,10 +142,27 @@ export function readUNet2DWeights(layout: UNet2DLayout, bytes: Uint8Array, opts:
       throw new UNet2DWeightsError("dtype", `${JSON.stringify(fileName)} is ${t.dtype}; UNet2DModel weights must be ${WEIGHT_DTYPES.join(", ")}`, { key: fileName });
     }
     dtypes.add(t.dtype);
-    values.set(name, toFloat32(t, fileName));
+    tensors.set(name, t);
   }
   const dtype = dtypes.size === 1 ? ([...dtypes][0] as WeightDtype) : "mixed";
-  return { values, dtype, renamed };
+  return { tensors, dtype, renamed };
+}
+
+/**
+ * Write an F32, F16 or BF16 tensor's values into a float32 parameter, widening exactly, without an
+ * intermediate array (loading holds the file's tensors and the model's parameters, nothing more).
+ */
+export function copyWeightInto(t: SafeTensor, out: Float32Array): void {
+  if (t.data.length !== out.length) throw new ArgumentError("out", `has ${out.length} values, the tensor ${t.data.length}`);
+  if (t.dtype === "F32") out.set(t.data as Float32Array);
+  else if (t.dtype === "F16") {
+    const src = t.data as Uint16Array;
+    for (let i = 0; i < src.length; i++) out[i] = halfBitsToFloat(src[i]);
+  } else if (t.dtype === "BF16") {
+    const src = t.data as Uint16Array;
+    const bits = new Uint32Array(out.buffer, out.byteOffset, out.length); // bf16 is float32's top half
+    for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
+  } else throw new ArgumentError("t", `must be F32, F16 or BF16, got ${t.dtype}`);
 }
 
 /**
