@@ -2,7 +2,7 @@
 // output gradient g to its inputs' gradients. Shapes in comments: [B, C, H, W] for images, [N, F] for
 // features. Every op here has a float64 finite-difference gradient check in test/autograd.
 
-import { dexp, dlog } from "../math/detmath.ts";
+import { dexp, dlog, dlog1p, dsigmoid } from "../math/detmath.ts";
 import { ArgumentError } from "../validate.ts";
 import { kernels } from "./backend.ts";
 import { alloc } from "./pool.ts";
@@ -380,4 +380,257 @@ export function crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
       logits.accumulate(d);
     },
   });
+}
+
+// ---- ops for diffusers' UNet2DModel (src/nn/unet2d.ts) ----
+
+/** Zero padding of [B, C, H, W] by (top, bottom, left, right); diffusers' Downsample2D pads (0, 1, 0, 1). */
+export function pad2d(x: Tensor, top: number, bottom: number, left: number, right: number): Tensor {
+  rank(x, 4, "x");
+  for (const [n, v] of [["top", top], ["bottom", bottom], ["left", left], ["right", right]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new ArgumentError(n, `must be a non-negative integer, got ${v}`);
+  }
+  const [B, C, H, W] = x.shape;
+  const Ho = H + top + bottom;
+  const Wo = W + left + right;
+  const y = alloc(B * C * Ho * Wo);
+  y.fill(0);
+  for (let bc = 0; bc < B * C; bc++) {
+    for (let i = 0; i < H; i++) y.set(x.data.subarray((bc * H + i) * W, (bc * H + i + 1) * W), (bc * Ho + i + top) * Wo + left);
+  }
+  return new Tensor(y, [B, C, Ho, Wo], {
+    parents: [x],
+    backward: (g) => {
+      const dx = x.gradBuffer();
+      for (let bc = 0; bc < B * C; bc++) {
+        for (let i = 0; i < H; i++) {
+          const o = (bc * Ho + i + top) * Wo + left;
+          for (let j = 0; j < W; j++) dx[(bc * H + i) * W + j] += g[o + j];
+        }
+      }
+    },
+  });
+}
+
+/**
+ * One axis of upfirdn: the input of length n is upsampled by inserting up-1 zeros after each sample,
+ * padded by pad0 / pad1 zeros, convolved with k (a true convolution: the kernel is flipped) and kept
+ * every down-th sample. Returned as taps: output j reads input idx[t] with weight w[t] for t in
+ * [start[j], start[j+1]).
+ */
+function firTaps(n: number, k: readonly number[], up: number, down: number, pad0: number, pad1: number) {
+  const K = k.length;
+  const out = Math.floor((n * up + pad0 + pad1 - K) / down) + 1;
+  const start = new Int32Array(out + 1);
+  const idx: number[] = [];
+  const w: number[] = [];
+  for (let j = 0; j < out; j++) {
+    start[j] = idx.length;
+    for (let t = 0; t < K; t++) {
+      const m = j * down + t - pad0; // position in the zero-stuffed signal
+      if (m < 0 || m >= n * up || m % up !== 0) continue;
+      idx.push(m / up);
+      w.push(k[K - 1 - t]);
+    }
+  }
+  start[out] = idx.length;
+  return { out, start, idx: Int32Array.from(idx), w: Float64Array.from(w) };
+}
+
+/**
+ * Separable FIR resampling of [B, C, H, W] (StyleGAN2's upfirdn2d, which score-SDE's NCSN++ and
+ * diffusers' FirUpsample2D / FirDownsample2D use): the 2-D kernel is outer(k, k), each axis upsampled
+ * by `up` (zero insertion), padded by (pad0, pad1), convolved, and decimated by `down`. Linear, so the
+ * backward pass applies the transposed taps. Rows first, then columns, accumulated in float64.
+ */
+export function upfirdn2d(x: Tensor, k: readonly number[], up: number, down: number, pad0: number, pad1: number): Tensor {
+  rank(x, 4, "x");
+  const [B, C, H, W] = x.shape;
+  if (!Number.isInteger(up) || up < 1 || !Number.isInteger(down) || down < 1) throw new ArgumentError("up", `up and down must be integers >= 1, got ${up}, ${down}`);
+  if (!Number.isInteger(pad0) || !Number.isInteger(pad1) || pad0 < 0 || pad1 < 0) throw new ArgumentError("pad", `must be non-negative integers, got ${pad0}, ${pad1}`);
+  if (k.length < 1 || !k.every(Number.isFinite)) throw new ArgumentError("k", "must be a non-empty list of finite numbers");
+  const th = firTaps(H, k, up, down, pad0, pad1);
+  const tw = firTaps(W, k, up, down, pad0, pad1);
+  const Ho = th.out;
+  const Wo = tw.out;
+  if (Ho < 1 || Wo < 1) throw new ArgumentError("x", `${H}x${W} is too small for a ${k.length}-tap kernel`);
+  const y = alloc(B * C * Ho * Wo);
+  const tmp = new Float64Array(Ho * W);
+  for (let bc = 0; bc < B * C; bc++) {
+    const xo = bc * H * W;
+    for (let i = 0; i < Ho; i++) {
+      for (let j = 0; j < W; j++) {
+        let s = 0;
+        for (let t = th.start[i]; t < th.start[i + 1]; t++) s += th.w[t] * x.data[xo + th.idx[t] * W + j];
+        tmp[i * W + j] = s;
+      }
+    }
+    const yo = bc * Ho * Wo;
+    for (let i = 0; i < Ho; i++) {
+      for (let j = 0; j < Wo; j++) {
+        let s = 0;
+        for (let t = tw.start[j]; t < tw.start[j + 1]; t++) s += tw.w[t] * tmp[i * W + tw.idx[t]];
+        y[yo + i * Wo + j] = s;
+      }
+    }
+  }
+  return new Tensor(y, [B, C, Ho, Wo], {
+    parents: [x],
+    backward: (g) => {
+      const dx = x.gradBuffer();
+      const gt = new Float64Array(Ho * W);
+      for (let bc = 0; bc < B * C; bc++) {
+        gt.fill(0);
+        const go = bc * Ho * Wo;
+        for (let i = 0; i < Ho; i++) {
+          for (let j = 0; j < Wo; j++) {
+            const v = g[go + i * Wo + j];
+            for (let t = tw.start[j]; t < tw.start[j + 1]; t++) gt[i * W + tw.idx[t]] += tw.w[t] * v;
+          }
+        }
+        const xo = bc * H * W;
+        for (let i = 0; i < Ho; i++) {
+          for (let t = th.start[i]; t < th.start[i + 1]; t++) {
+            const r = xo + th.idx[t] * W;
+            for (let j = 0; j < W; j++) dx[r + j] += th.w[t] * gt[i * W + j];
+          }
+        }
+      }
+    },
+  });
+}
+
+/**
+ * FiLM-style modulation of a normalised x [B, C, ...] by ss [B, 2C] = (scale, shift):
+ * y = x (1 + scale) + shift (improved DDPM's "scale_shift" time conditioning, Nichol & Dhariwal 2021).
+ */
+export function scaleShift(x: Tensor, ss: Tensor): Tensor {
+  const [B, C] = x.shape;
+  if (ss.shape.length !== 2 || ss.shape[0] !== B || ss.shape[1] !== 2 * C) {
+    throw new ArgumentError("ss", `must have shape [${B}, ${2 * C}], got [${ss.shape.join(", ")}]`);
+  }
+  const S = x.size / (B * C);
+  const y = alloc(x.size);
+  for (let b = 0; b < B; b++) {
+    for (let c = 0; c < C; c++) {
+      const a = 1 + ss.data[b * 2 * C + c];
+      const t = ss.data[b * 2 * C + C + c];
+      const o = (b * C + c) * S;
+      for (let s = 0; s < S; s++) y[o + s] = x.data[o + s] * a + t;
+    }
+  }
+  return new Tensor(y, x.shape, {
+    parents: [x, ss],
+    backward: (g) => {
+      const dx = x.requiresGrad ? x.gradBuffer() : null;
+      const ds = ss.requiresGrad ? ss.gradBuffer() : null;
+      for (let b = 0; b < B; b++) {
+        for (let c = 0; c < C; c++) {
+          const a = 1 + ss.data[b * 2 * C + c];
+          const o = (b * C + c) * S;
+          let gs = 0;
+          let gt = 0;
+          for (let s = 0; s < S; s++) {
+            if (dx) dx[o + s] += g[o + s] * a;
+            gs += g[o + s] * x.data[o + s];
+            gt += g[o + s];
+          }
+          if (ds) {
+            ds[b * 2 * C + c] += gs;
+            ds[b * 2 * C + C + c] += gt;
+          }
+        }
+      }
+    },
+  });
+}
+
+/** x [B, ...] times a constant per item: y_b = s_b x_b (score-SDE divides its output by sigma). */
+export function scaleItems(x: Tensor, s: ArrayLike<number>): Tensor {
+  const B = x.shape[0];
+  if (s.length !== B) throw new ArgumentError("s", `must have one factor per item (${B}), got ${s.length}`);
+  const D = x.size / B;
+  const y = alloc(x.size);
+  for (let b = 0; b < B; b++) for (let i = b * D; i < (b + 1) * D; i++) y[i] = x.data[i] * s[b];
+  return new Tensor(y, x.shape, {
+    parents: [x],
+    backward: (g) => {
+      const dx = x.gradBuffer();
+      for (let b = 0; b < B; b++) for (let i = b * D; i < (b + 1) * D; i++) dx[i] += g[i] * s[b];
+    },
+  });
+}
+
+/** erf(x) in float64: Taylor series for |x| < 2.5, the continued fraction of erfc beyond (A&S 7.1.5, 7.1.14). */
+export function erf(x: number): number {
+  const a = Math.abs(x);
+  if (a > 6) return Math.sign(x);
+  if (a < 2.5) {
+    // erf x = 2/sqrt(pi) sum_n (-1)^n x^(2n+1) / (n! (2n+1))
+    let term = a;
+    let sum = a;
+    const z = a * a;
+    for (let n = 1; n < 80; n++) {
+      term *= -z / n;
+      const d = term / (2 * n + 1);
+      sum += d;
+      if (Math.abs(d) < 1e-17 * Math.abs(sum)) break;
+    }
+    return Math.sign(x) * sum * 1.1283791670955126;
+  }
+  // erfc a = exp(-a^2)/sqrt(pi) * 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + 2/(a + ...))))), evaluated bottom-up
+  let f = a;
+  for (let n = 60; n >= 1; n--) f = a + n / 2 / f;
+  const erfc = (dexp(-a * a) / f) * 0.5641895835477563;
+  return Math.sign(x) * (1 - erfc);
+}
+
+export type ActivationName = "silu" | "mish" | "gelu" | "relu";
+
+/**
+ * The activations diffusers' get_activation offers (ACT2CLS: swish/silu, mish, gelu, relu), float64 per
+ * element. mish x tanh(softplus x) (Misra 2019); gelu the exact x Phi(x) (Hendrycks & Gimpel 2016).
+ */
+export function activation(x: Tensor, kind: ActivationName): Tensor {
+  if (kind === "silu") return silu(x);
+  if (kind !== "mish" && kind !== "gelu" && kind !== "relu") throw new ArgumentError("kind", `must be silu, mish, gelu or relu, got ${String(kind)}`);
+  const n = x.size;
+  const y = alloc(n);
+  const xd = x.data;
+  for (let i = 0; i < n; i++) {
+    const v = xd[i];
+    if (kind === "relu") y[i] = v > 0 ? v : 0;
+    else if (kind === "gelu") y[i] = 0.5 * v * (1 + erf(v * Math.SQRT1_2));
+    else y[i] = v * mishTanh(v);
+  }
+  return new Tensor(y, x.shape, {
+    parents: [x],
+    backward: (g) => {
+      const d = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = xd[i];
+        let dy: number;
+        if (kind === "relu") dy = v > 0 ? 1 : 0;
+        else if (kind === "gelu") dy = 0.5 * (1 + erf(v * Math.SQRT1_2)) + (v * dexp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI);
+        else {
+          const t = mishTanh(v); // d/dx x tanh(sp(x)) = tanh(sp) + x (1 - tanh^2(sp)) sigmoid(x)
+          dy = t + v * (1 - t * t) * dsigmoid(v);
+        }
+        d[i] = g[i] * dy;
+      }
+      x.accumulate(d);
+    },
+  });
+}
+
+/** tanh(softplus(v)) = ((1+e^v)^2 - 1) / ((1+e^v)^2 + 1), via n = e^v; softplus is v itself past 20 (PyTorch's threshold). */
+function mishTanh(v: number): number {
+  if (v > 20) {
+    const sp = v;
+    const e = dexp(-2 * sp);
+    return (1 - e) / (1 + e);
+  }
+  const sp = dlog1p(dexp(v));
+  const e = dexp(-2 * sp);
+  return (1 - e) / (1 + e);
 }

@@ -45,14 +45,14 @@ export class Conv2d extends Module {
 export class GroupNorm extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
-  constructor(readonly groups: number, readonly channels: number) {
+  constructor(readonly groups: number, readonly channels: number, readonly eps = 1e-5) {
     super();
     if (channels % groups !== 0) throw new ArgumentError("groups", `must divide channels (${channels}), got ${groups}`);
     this.weight = this.param("weight", [channels], ONE);
     this.bias = this.param("bias", [channels], ZERO);
   }
   forward(x: Tensor): Tensor {
-    return groupNorm(x, this.groups, this.weight, this.bias);
+    return groupNorm(x, this.groups, this.weight, this.bias, this.eps);
   }
 }
 

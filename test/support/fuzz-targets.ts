@@ -10,6 +10,9 @@ import { decodePngImage } from "../../src/data/png-decode.ts";
 import { CheckpointError, packCheckpoint, unpackCheckpoint } from "../../src/io/checkpoint.ts";
 import { readSafetensors, SafetensorsError, writeSafetensors } from "../../src/io/safetensors.ts";
 import { encodePng } from "../../src/image/png.ts";
+import { parseUNet2DConfig, parseUNet2DConfigText, unet2dConfigSize } from "../../src/diffusers/unet-config.ts";
+import { createUNet2DModel, loadUNet2DModel, UNET_WEIGHTS_FILE } from "../../src/diffusers/unet-model.ts";
+import { UNet2DWeightsError } from "../../src/diffusers/unet-weights.ts";
 import { ArgumentError } from "../../src/validate.ts";
 
 export type Outcome = "accepted" | string;
@@ -242,4 +245,102 @@ export const workerToken: Target<string> = {
   },
 };
 
-export const TARGETS = [cliArgs, safetensors, checkpoint, idx, png, workerQuery, workerToken] as Target<unknown>[];
+// diffusers UNet2DModel config.json and weights (src/diffusers/unet-*.ts). A tiny valid model, its config
+// mutated key by key with hostile values (huge and negative sizes, 10^9 layers, NaN, wrong types, deep
+// nesting, unknown keys), as objects and as text; and its safetensors file mutated byte by byte.
+const UNET_CONFIG: Record<string, unknown> = {
+  _class_name: "UNet2DModel",
+  in_channels: 3,
+  out_channels: 3,
+  block_out_channels: [4, 8],
+  down_block_types: ["DownBlock2D", "AttnDownBlock2D"],
+  up_block_types: ["AttnUpBlock2D", "UpBlock2D"],
+  layers_per_block: 1,
+  norm_num_groups: 2,
+  attention_head_dim: 4,
+  num_class_embeds: 3,
+};
+const UNET_KEYS = [
+  ...Object.keys(UNET_CONFIG), "sample_size", "center_input_sample", "time_embedding_type", "time_embedding_dim", "freq_shift", "flip_sin_to_cos",
+  "mid_block_type", "mid_block_scale_factor", "downsample_padding", "downsample_type", "upsample_type", "dropout", "act_fn", "attn_norm_num_groups",
+  "norm_eps", "resnet_time_scale_shift", "add_attention", "class_embed_type", "num_train_timesteps", "cross_attention_dim", "__proto__", "constructor", "_diffusers_version",
+];
+const deepArray = (n: number): unknown => {
+  let v: unknown = 1;
+  for (let i = 0; i < n; i++) v = [v];
+  return v;
+};
+const UNET_VALUES = fc.oneof(
+  fc.constantFrom<unknown>(
+    -1, 0, 1, 2, 3, 4, 8, 16, 64, 65536, 65537, 1e9, 2 ** 31, 2 ** 53, 0.5, 1e-6, 1e300, NaN, Infinity, -Infinity, "", null, true, false, [], {},
+    "silu", "gelu", "mish", "tanh", "fourier", "learned", "positional", "scale_shift", "default", "resnet", "conv", "identity", "timestep", "UNetMidBlock2D",
+    [4, 8], [8, 16], [4, 1e9], [-4, 8], [4, 8, 16], ["DownBlock2D", "DownBlock2D"], ["SkipDownBlock2D", "SkipDownBlock2D"], ["UpBlock2D", "CrossAttnUpBlock2D"],
+    ["UNetResDownBlock2D", "AttnDownBlock2D"], new Array(100).fill(4),
+  ),
+  fc.integer(),
+  fc.double(),
+  fc.string({ maxLength: 12 }),
+  fc.array(fc.integer({ min: -4, max: 70000 }), { maxLength: 20 }),
+  fc.nat({ max: 3000 }).map(deepArray),
+);
+const UNET_CONFIGS: fc.Arbitrary<Record<string, unknown>> = fc
+  .array(fc.tuple(fc.constantFrom(...UNET_KEYS), fc.oneof(UNET_VALUES, fc.constant(undefined))), { maxLength: 4 })
+  .map((edits) => {
+    const c: Record<string, unknown> = { ...UNET_CONFIG };
+    for (const [k, v] of edits) {
+      if (v === undefined) delete c[k];
+      else Object.defineProperty(c, k, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+    return c;
+  });
+
+export const unetConfig: Target<{ obj: Record<string, unknown> } | { text: string }> = {
+  name: "diffusers UNet2DModel config.json",
+  arb: fc.oneof(
+    UNET_CONFIGS.map((obj) => ({ obj })),
+    UNET_CONFIGS.map((obj) => ({ text: JSON.stringify(obj) })),
+    fc.tuple(UNET_CONFIGS, fc.nat(), fc.string({ maxLength: 3 })).map(([obj, i, t]) => {
+      const v = JSON.stringify(obj);
+      const at = i % (v.length + 1);
+      return { text: v.slice(0, at) + t + v.slice(at + t.length) };
+    }),
+    fc.nat({ max: 100000 }).map((n) => ({ text: "[".repeat(n) })),
+    fc.json().map((text) => ({ text })),
+  ),
+  run(input) {
+    return typed(() => {
+      const c = "obj" in input ? parseUNet2DConfig(input.obj) : parseUNet2DConfigText(input.text);
+      // an accepted config is bounded: its parameter list is computed by arithmetic, in bounded time
+      const { parameters } = unet2dConfigSize(c);
+      if (!(parameters >= 1 && Number.isSafeInteger(parameters))) throw new Error(`accepted a config of ${parameters} parameters`);
+    }, ArgumentError);
+  },
+};
+
+const VALID_UNET_WEIGHTS = createUNet2DModel(UNET_CONFIG, { seed: 1 }).save()[UNET_WEIGHTS_FILE];
+
+export const unetWeights: Target<{ config: Record<string, unknown>; bytes: Uint8Array; fileName?: string }> = {
+  name: "diffusers UNet2DModel weights loader",
+  arb: fc.record({
+    config: fc.oneof({ weight: 2, arbitrary: fc.constant(UNET_CONFIG) }, { weight: 1, arbitrary: UNET_CONFIGS }),
+    bytes: fc.oneof(
+      { weight: 4, arbitrary: mutations(VALID_UNET_WEIGHTS) },
+      { weight: 1, arbitrary: fc.constant(VALID_UNET_WEIGHTS) },
+      { weight: 1, arbitrary: fc.tuple(fc.constantFrom([0x50, 0x4b, 0x03, 0x04], [0x80, 0x02], [0x80, 0x04, 0x95]), fc.uint8Array({ maxLength: 32 })).map(([h, t]) => Uint8Array.from([...h, ...t])) },
+    ),
+    fileName: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(undefined) },
+      { weight: 2, arbitrary: fc.constant("diffusion_pytorch_model.safetensors") },
+      { weight: 1, arbitrary: fc.constantFrom("diffusion_pytorch_model.bin", "model.ckpt") },
+    ),
+  }),
+  run({ config, bytes, fileName }) {
+    return typed(() => {
+      const m = loadUNet2DModel(config, bytes, { fileName });
+      // what was allocated is justified by the file: float32 parameters at most 2x an F16 file
+      if (m.parameterCount() * 4 > 2 * bytes.length) throw new Error(`allocated ${m.parameterCount()} parameters for a ${bytes.length}-byte file`);
+    }, ArgumentError, UNet2DWeightsError, SafetensorsError);
+  },
+};
+
+export const TARGETS = [cliArgs, safetensors, checkpoint, idx, png, workerQuery, workerToken, unetConfig, unetWeights] as Target<unknown>[];
