@@ -6,7 +6,10 @@ import type { Rng } from "../rng.ts";
 import { ArgumentError, oneOf } from "../validate.ts";
 import { sampleDdim, sampleDdpm, sampleDpmpp2mSde, sampleEulerAncestral } from "./ancestral.ts";
 import type { SamplerFn } from "./common.ts";
+import { sampleConsistency } from "./consistency.ts";
+import { sampleDpm2, sampleDpm2Ancestral } from "./dpm2.ts";
 import { sampleLangevin, samplePc } from "./langevin.ts";
+import { sampleLms } from "./lms.ts";
 import { sampleDpmpp2m, sampleEuler, sampleHeun } from "./ode.ts";
 import { lookupSamplerName, type ScheduleName } from "./names.ts";
 import { sampleRk45 } from "./rk45.ts";
@@ -26,6 +29,9 @@ export * from "./ode.ts";
 export * from "./ancestral.ts";
 export * from "./langevin.ts";
 export * from "./rk45.ts";
+export * from "./lms.ts";
+export * from "./dpm2.ts";
+export * from "./consistency.ts";
 export { dopri5, type BatchRhs } from "./dopri5.ts";
 export * from "./likelihood.ts";
 export * from "./inpaint.ts";
@@ -45,6 +51,10 @@ export const SAMPLERS = {
   dpmpp_2m_sde: sampleDpmpp2mSde,
   langevin: sampleLangevin,
   pc: samplePc,
+  lms: sampleLms,
+  dpm_2: sampleDpm2,
+  dpm_2_ancestral: sampleDpm2Ancestral,
+  consistency: sampleConsistency,
 } as const satisfies Record<string, SamplerFn>;
 
 export type SamplerName = keyof typeof SAMPLERS;
