@@ -105,6 +105,18 @@ describe("EulerDiscreteScheduler: tables and laws", () => {
     for (let j = 0; j < 4; j++) expect(y[j]).toBeCloseTo(x[j] / Math.sqrt(sig * sig + 1), 6);
     expectAddNoise(make());
   });
+  it("get_velocity: sqrt(abar) n - sqrt(1 - abar) x, abar read at t's position in the run (as diffusers indexes it)", () => {
+    const s = make();
+    const x = Float32Array.of(0.5, -1, 2, 0.25);
+    const n = Float32Array.of(1, 0.5, -0.5, 2);
+    const full = createScheduler(CLS, BASE);
+    // the position of timesteps[3] is 3: diffusers reads alphas_cumprod[3], a training-table entry
+    const sigma3 = full.sigmas![1100 - 1 - 3];
+    const abar = 1 / (1 + sigma3 * sigma3);
+    const v = s.getVelocity!(x, n, [s.timesteps[3]]);
+    for (let j = 0; j < 4; j++) expect(v[j]).toBeCloseTo(Math.sqrt(abar) * n[j] - Math.sqrt(1 - abar) * x[j], 5);
+    expectArgumentError(() => s.getVelocity!(x, n, [3.5]), "t");
+  });
   it("churn (s_churn > 0) draws noise: from opts.noise, opts.rng, else an error naming noise", () => {
     const s = make();
     const x = new Float32Array(8).fill(1);
