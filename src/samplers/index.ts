@@ -7,7 +7,10 @@ import { ArgumentError, oneOf } from "../validate.ts";
 import { sampleDdim, sampleDdpm, sampleDpmpp2mSde, sampleEulerAncestral } from "./ancestral.ts";
 import type { SamplerFn } from "./common.ts";
 import { sampleDpmpp2sAncestral, sampleDpmpp3mSde, sampleDpmSolverMultistep, sampleDpmSolverSinglestep } from "./dpm.ts";
+import { sampleConsistency } from "./consistency.ts";
+import { sampleDpm2, sampleDpm2Ancestral } from "./dpm2.ts";
 import { sampleLangevin, samplePc } from "./langevin.ts";
+import { sampleLms } from "./lms.ts";
 import { sampleDpmpp2m, sampleEuler, sampleHeun } from "./ode.ts";
 import { lookupSamplerName, type ScheduleName } from "./names.ts";
 import { sampleLcm } from "./lcm.ts";
@@ -33,6 +36,9 @@ export * from "./langevin.ts";
 export * from "./rk45.ts";
 export { sampleIpndm, samplePlms } from "./plms.ts";
 export { sampleLcm } from "./lcm.ts";
+export * from "./lms.ts";
+export * from "./dpm2.ts";
+export * from "./consistency.ts";
 export { dopri5, type BatchRhs } from "./dopri5.ts";
 export * from "./likelihood.ts";
 export * from "./inpaint.ts";
@@ -59,6 +65,10 @@ export const SAMPLERS = {
   plms: samplePlms,
   ipndm: sampleIpndm,
   lcm: sampleLcm,
+  lms: sampleLms,
+  dpm_2: sampleDpm2,
+  dpm_2_ancestral: sampleDpm2Ancestral,
+  consistency: sampleConsistency,
 } as const satisfies Record<string, SamplerFn>;
 
 export type SamplerName = keyof typeof SAMPLERS;

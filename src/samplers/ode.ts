@@ -14,7 +14,8 @@ export interface ChurnOptions extends SamplerOptions {
   sNoise?: number;
 }
 
-function churnOptions(opts: ChurnOptions): Record<string, number> {
+/** The churn options checked, with EDM's defaults (no churn). */
+export function churnOptions(opts: ChurnOptions): Record<string, number> {
   const sChurn = opts.sChurn ?? 0;
   const sTmin = opts.sTmin ?? 0;
   const sTmax = opts.sTmax ?? Number.MAX_VALUE;
@@ -30,7 +31,7 @@ function churnOptions(opts: ChurnOptions): Record<string, number> {
  * EDM (Karras et al. 2022) Alg. 2 lines 4-6: raise sigma to sigmaHat = sigma (1 + gamma) by adding noise
  * of variance sigmaHat^2 - sigma^2. Returns [x, sigmaHat]; x is unchanged when gamma = 0.
  */
-function churn(loop: Loop, i: number, x: Float32Array, o: Record<string, number>): [Float32Array, number] {
+export function churn(loop: Loop, i: number, x: Float32Array, o: Record<string, number>): [Float32Array, number] {
   const sigma = loop.sigmas[i];
   const gamma = churnGamma(sigma, loop.steps, o.sChurn, o.sTmin, o.sTmax);
   if (gamma === 0) return [x, sigma];
@@ -42,6 +43,49 @@ function churn(loop: Loop, i: number, x: Float32Array, o: Record<string, number>
   return [y, sigmaHat];
 }
 
+/**
+ * One Euler step of the PF-ODE (EDM, Karras et al. 2022, Alg. 2 line 8 with d = (x - D) / sigma):
+ * x' = x + (sigmaNext - sigma)(x - D) / sigma, in float64, rounded once into `out`. sampleEuler and
+ * diffusers' EulerDiscreteScheduler / EDMEulerScheduler step this way.
+ */
+export function eulerStep(out: Float32Array, x: Float32Array, den: Float32Array, sigma: number, sigmaNext: number): void {
+  const h = sigmaNext - sigma;
+  for (let j = 0; j < out.length; j++) out[j] = x[j] + (h * (x[j] - den[j])) / sigma;
+}
+
+/**
+ * Heun's predictor (EDM Alg. 2 lines 7-8): the Euler step into `out`; returns the slope
+ * d = (x - D) / sigma in float64 for the corrector.
+ */
+export function heunPredict(out: Float32Array, x: Float32Array, den: Float32Array, sigma: number, sigmaNext: number): Float64Array {
+  const n = out.length;
+  const d = new Float64Array(n);
+  const h = sigmaNext - sigma;
+  for (let j = 0; j < n; j++) {
+    d[j] = (x[j] - den[j]) / sigma;
+    out[j] = x[j] + h * d[j];
+  }
+  return d;
+}
+
+/**
+ * Heun's corrector (EDM Alg. 2 lines 9-11): x' = x + h (d + d') / 2 with d' = (xPred - D(xPred,
+ * sigmaNext)) / sigmaNext, into `out` (which may be xPred itself). Not defined for sigmaNext = 0, where
+ * the method takes the Euler step alone.
+ */
+export function heunCorrect(
+  out: Float32Array,
+  x: Float32Array,
+  d: Float64Array,
+  xPred: Float32Array,
+  den2: Float32Array,
+  sigma: number,
+  sigmaNext: number,
+): void {
+  const h = sigmaNext - sigma;
+  for (let j = 0; j < out.length; j++) out[j] = x[j] + h * 0.5 * (d[j] + (xPred[j] - den2[j]) / sigmaNext);
+}
+
 /** Euler's method on the PF-ODE, with EDM churn (Karras et al. 2022, Alg. 2 without the correction). */
 export function sampleEuler(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: ChurnOptions = {}): SamplerResult {
   const o = churnOptions(opts);
@@ -50,9 +94,8 @@ export function sampleEuler(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLi
   for (let i = loop.start; i < loop.end; i++) {
     const [xh, sigmaHat] = churn(loop, i, xc, o);
     const den = loop.denoise(xh, sigmaHat);
-    const h = loop.sigmas[i + 1] - sigmaHat;
     const next = new Float32Array(xc.length);
-    for (let j = 0; j < next.length; j++) next[j] = xh[j] + (h * (xh[j] - den[j])) / sigmaHat;
+    eulerStep(next, xh, den, sigmaHat, loop.sigmas[i + 1]);
     xc = next;
     loop.after(i, xc, den);
   }
@@ -71,18 +114,10 @@ export function sampleHeun(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLik
     const sNext = loop.sigmas[i + 1];
     // line 7-8: Euler step
     const den = loop.denoise(xh, sigmaHat);
-    const d = new Float64Array(n);
     const next = new Float32Array(n);
-    const h = sNext - sigmaHat;
-    for (let j = 0; j < n; j++) {
-      d[j] = (xh[j] - den[j]) / sigmaHat;
-      next[j] = xh[j] + h * d[j];
-    }
+    const d = heunPredict(next, xh, den, sigmaHat, sNext);
     // lines 9-11: 2nd-order correction, unless stepping to sigma = 0
-    if (sNext !== 0) {
-      const den2 = loop.denoise(next, sNext);
-      for (let j = 0; j < n; j++) next[j] = xh[j] + h * 0.5 * (d[j] + (next[j] - den2[j]) / sNext);
-    }
+    if (sNext !== 0) heunCorrect(next, xh, d, next, loop.denoise(next, sNext), sigmaHat, sNext);
     xc = next;
     loop.after(i, xc, den);
   }

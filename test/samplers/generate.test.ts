@@ -102,6 +102,6 @@ describe("generate() takes the sampler names people type and a schedule (issue 1
   it("names the argument when the schedule is unknown or contradicts the name", () => {
     expectArgumentError(() => bytes({ sampler: "euler", schedule: "cosine" as never }), "schedule");
     expectArgumentError(() => bytes({ sampler: "DPM++ 2M Karras", schedule: "exponential" }), "schedule");
-    expectArgumentError(() => bytes({ sampler: "LMS" }), "sampler");
+    expectArgumentError(() => bytes({ sampler: "DPM++ SDE" }), "sampler");
   });
 });

@@ -68,8 +68,8 @@ describe("resolveSampler", () => {
     expectArgumentError(() => resolveSampler("eular"), "sampler");
     expect(() => resolveSampler("eular")).toThrow(/unknown sampler "eular".*"euler", "heun", "dpmpp_2m"/);
     expect(() => getSampler("Euler b")).toThrow(/unknown sampler/);
-    expectArgumentError(() => resolveSampler("LMS"), "sampler");
-    expect(() => resolveSampler("LMS Karras")).toThrow(/LMS.*does not implement.*"euler"/);
+    expectArgumentError(() => resolveSampler("DPM++ SDE"), "sampler");
+    expect(() => resolveSampler("DPM++ SDE Karras")).toThrow(/DPM\+\+ SDE.*does not implement.*"euler"/);
     expect(() => resolveSampler("UniPCMultistepScheduler")).toThrow(/UniPC.*does not implement/);
     // a schedule suffix does not stack
     expect(() => resolveSampler("DPM++ 2M Karras Karras")).toThrow(/unknown sampler/);

@@ -35,6 +35,8 @@ export interface StepOptions {
   /** DDIM's eta, and other per-call arguments diffusers' `step` takes. */
   eta?: number;
   useClippedModelOutput?: boolean;
+  /** LMS: the linear multistep order of this step (diffusers' step(order=4)). */
+  order?: number;
   /** Consistency models / EDM: churn arguments of diffusers' Euler step. */
   sChurn?: number;
   sTmin?: number;
