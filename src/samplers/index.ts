@@ -10,6 +10,8 @@ import { sampleLangevin, samplePc } from "./langevin.ts";
 import { sampleDpmpp2m, sampleEuler, sampleHeun } from "./ode.ts";
 import { lookupSamplerName, type ScheduleName } from "./names.ts";
 import { sampleRk45 } from "./rk45.ts";
+import { sampleUniPc } from "./unipc.ts";
+import { sampleDeis } from "./deis.ts";
 
 export {
   checkSigmas,
@@ -26,6 +28,9 @@ export * from "./ode.ts";
 export * from "./ancestral.ts";
 export * from "./langevin.ts";
 export * from "./rk45.ts";
+export * from "./unipc.ts";
+export * from "./deis.ts";
+export { History, lambdaOf, veNode, type Node } from "./exp-integrator.ts";
 export { dopri5, type BatchRhs } from "./dopri5.ts";
 export * from "./likelihood.ts";
 export * from "./inpaint.ts";
@@ -45,6 +50,8 @@ export const SAMPLERS = {
   dpmpp_2m_sde: sampleDpmpp2mSde,
   langevin: sampleLangevin,
   pc: samplePc,
+  unipc: sampleUniPc,
+  deis: sampleDeis,
 } as const satisfies Record<string, SamplerFn>;
 
 export type SamplerName = keyof typeof SAMPLERS;

@@ -29,6 +29,8 @@ const ALIASES: Record<string, SamplerAlias> = {
   // algorithm_type "dpmsolver++", solver_order 2 (diffusers' defaults)
   DPMSolverMultistepScheduler: { sampler: "dpmpp_2m" },
   ScoreSdeVeScheduler: { sampler: "pc" },
+  UniPCMultistepScheduler: { sampler: "unipc" },
+  DEISMultistepScheduler: { sampler: "deis" },
   // AUTOMATIC1111 (sd-webui) menu names
   Euler: { sampler: "euler" },
   "Euler a": { sampler: "euler_ancestral" },
@@ -37,6 +39,8 @@ const ALIASES: Record<string, SamplerAlias> = {
   "DPM++ 2M": { sampler: "dpmpp_2m" },
   "DPM++ 2M SDE": { sampler: "dpmpp_2m_sde" },
   "DPM++ 2M SDE Heun": { sampler: "dpmpp_2m_sde", options: { solverType: "heun" } },
+  UniPC: { sampler: "unipc" },
+  DEIS: { sampler: "deis" },
   // k-diffusion functions, and the k_ names of the early Stable Diffusion scripts
   sample_euler: { sampler: "euler" },
   sample_euler_ancestral: { sampler: "euler_ancestral" },
@@ -59,6 +63,8 @@ const ALIASES: Record<string, SamplerAlias> = {
   sampleDpmpp2mSde: { sampler: "dpmpp_2m_sde" },
   sampleLangevin: { sampler: "langevin" },
   samplePc: { sampler: "pc" },
+  sampleUniPc: { sampler: "unipc" },
+  sampleDeis: { sampler: "deis" },
 };
 
 // Samplers people ask for that this library does not have, with where the name comes from.
@@ -69,8 +75,6 @@ const MISSING: Record<string, string> = {
   sample_lms: "k-diffusion's LMS",
   PNDMScheduler: "diffusers' PNDM",
   PLMS: "A1111's PLMS",
-  UniPCMultistepScheduler: "diffusers' UniPC",
-  UniPC: "A1111's UniPC",
   KDPM2DiscreteScheduler: "diffusers' DPM2",
   KDPM2AncestralDiscreteScheduler: "diffusers' DPM2 ancestral",
   DPM2: "A1111's DPM2 (k-diffusion sample_dpm_2)",
