@@ -12,6 +12,7 @@ import { lookupSamplerName, type ScheduleName } from "./names.ts";
 import { sampleRk45 } from "./rk45.ts";
 import { sampleUniPc } from "./unipc.ts";
 import { sampleDeis } from "./deis.ts";
+import { sampleSaSolver } from "./sa-solver.ts";
 
 export {
   checkSigmas,
@@ -30,6 +31,7 @@ export * from "./langevin.ts";
 export * from "./rk45.ts";
 export * from "./unipc.ts";
 export * from "./deis.ts";
+export * from "./sa-solver.ts";
 export { History, lambdaOf, veNode, type Node } from "./exp-integrator.ts";
 export { dopri5, type BatchRhs } from "./dopri5.ts";
 export * from "./likelihood.ts";
@@ -52,6 +54,7 @@ export const SAMPLERS = {
   pc: samplePc,
   unipc: sampleUniPc,
   deis: sampleDeis,
+  sa_solver: sampleSaSolver,
 } as const satisfies Record<string, SamplerFn>;
 
 export type SamplerName = keyof typeof SAMPLERS;

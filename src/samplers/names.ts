@@ -31,6 +31,7 @@ const ALIASES: Record<string, SamplerAlias> = {
   ScoreSdeVeScheduler: { sampler: "pc" },
   UniPCMultistepScheduler: { sampler: "unipc" },
   DEISMultistepScheduler: { sampler: "deis" },
+  SASolverScheduler: { sampler: "sa_solver" },
   // AUTOMATIC1111 (sd-webui) menu names
   Euler: { sampler: "euler" },
   "Euler a": { sampler: "euler_ancestral" },
@@ -65,6 +66,7 @@ const ALIASES: Record<string, SamplerAlias> = {
   samplePc: { sampler: "pc" },
   sampleUniPc: { sampler: "unipc" },
   sampleDeis: { sampler: "deis" },
+  sampleSaSolver: { sampler: "sa_solver" },
 };
 
 // Samplers people ask for that this library does not have, with where the name comes from.
