@@ -135,7 +135,11 @@ export class SASolverScheduler extends VpMultistepScheduler {
       if (!(opts.noise instanceof Float32Array) || opts.noise.length !== n) throw new ArgumentError("noise", `must be a Float32Array of ${n} values`);
       return opts.noise;
     }
-    if (opts.rng !== undefined) return opts.rng.stream(this.stepIndex as number).randn(1, n);
+    if (opts.rng !== undefined) {
+      // the library samplers' noise: step i draws rng.stream(i), one row per item of opts.shape
+      const batch = opts.shape?.[0] ?? 1;
+      return opts.rng.stream(this.stepIndex as number).randn(batch, n / batch);
+    }
     if (needed) throw new ArgumentError("noise", "SASolverScheduler.step is stochastic here (tau > 0): pass opts.noise or opts.rng");
     return null;
   }
