@@ -18,7 +18,7 @@ function viaScheduler(cls: string, cfg: Record<string, unknown>, steps: number, 
   s.setTimesteps(steps);
   const sig = s.sigmas as Float64Array;
   const alpha = (v: number) => 1 / Math.sqrt(1 + v * v);
-  let x = x0.map((v) => v * alpha(sig[0]));
+  let x: Float32Array = x0.map((v) => v * alpha(sig[0]));
   s.timesteps.forEach((t, i) => {
     const a = alpha(sig[i]);
     const xve = x.map((v) => v / a);

@@ -18,8 +18,8 @@ export function checkOverConfigs(className: string, config: Record<string, unkno
   expect(b.toJson()).toBe(a.toJson());
   a.setTimesteps(numInferenceSteps);
   b.setTimesteps(numInferenceSteps);
-  let x = sample();
-  let y = sample();
+  let x: Float32Array = sample();
+  let y: Float32Array = sample();
   const n = Math.min(steps, a.timesteps.length);
   for (let k = 0; k < n; k++) {
     const t = a.timesteps[k];

@@ -15,7 +15,7 @@ const config = (kw: Record<string, unknown> = {}) => ({ num_train_timesteps: 110
 function loop(kw: Record<string, unknown>, gen: TorchGenerator): { sum: number; mean: number } {
   const s = createScheduler(CLS, config(kw));
   s.setTimesteps(10);
-  let x = dummySampleDeter().map((v) => v * s.initNoiseSigma);
+  let x: Float32Array = dummySampleDeter().map((v) => v * s.initNoiseSigma);
   for (const t of s.timesteps) {
     x = s.scaleModelInput(x, t);
     x = s.step(dummyModel(x, t), t, x, { noise: gen.randn(x.length) }).prevSample;
