@@ -1,7 +1,9 @@
 // Property: diffusers' DEIS, UniPC and SA-Solver schedulers, driven by the eps of a library Denoiser on
 // their own sigmas, give the samples of the library's deis / unipc / sa_solver samplers on those sigmas
 // (the scheduler steps x_vp = alpha x_ve; we compare x_vp / alpha). Both call the same step function; they
-// differ only by float32 rounding of the VP <-> VE scaling, so they agree to 2e-5 relative. (The library
+// differ only by float32 rounding: the scheduler's samples are x_vp = alpha x_ve (alpha down to 1/15 on
+// these grids), so its float32 rounding is up to ~15x the sampler's; they agree to 1e-4 relative
+// (the largest difference seen in 10^3 cases: 3e-5). (The library
 // samplers take the same lower-order rules, so "lower_order_final" maps to lowerOrderFinal.)
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -43,9 +45,9 @@ function agree(cls: string, cfg: Record<string, unknown>, sampler: string, opts:
       const n = want.sigmas.length;
       const sigmas = want.sigmas[n - 1] === want.sigmas[n - 2] ? want.sigmas.slice(0, -1) : want.sigmas;
       const got = getSampler(sampler)(gm.denoiser, x0, sigmas, { batch: B, openEnd: sig[sig.length - 1] > 0, rng, ...opts });
-      for (let j = 0; j < got.x.length; j++) expect(Math.abs(got.x[j] - want.x[j])).toBeLessThanOrEqual(2e-5 * (1 + Math.abs(want.x[j])));
+      for (let j = 0; j < got.x.length; j++) expect(Math.abs(got.x[j] - want.x[j])).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(want.x[j])));
     }),
-    { numRuns: 12 },
+    { numRuns: 20 },
   );
 }
 
