@@ -16,6 +16,9 @@ import { lookupSamplerName, type ScheduleName } from "./names.ts";
 import { sampleLcm } from "./lcm.ts";
 import { sampleIpndm, samplePlms } from "./plms.ts";
 import { sampleRk45 } from "./rk45.ts";
+import { sampleUniPc } from "./unipc.ts";
+import { sampleDeis } from "./deis.ts";
+import { sampleSaSolver } from "./sa-solver.ts";
 
 export {
   checkSigmas,
@@ -39,6 +42,10 @@ export { sampleLcm } from "./lcm.ts";
 export * from "./lms.ts";
 export * from "./dpm2.ts";
 export * from "./consistency.ts";
+export * from "./unipc.ts";
+export * from "./deis.ts";
+export * from "./sa-solver.ts";
+export { History, lambdaOf, veNode, type Node } from "./exp-integrator.ts";
 export { dopri5, type BatchRhs } from "./dopri5.ts";
 export * from "./likelihood.ts";
 export * from "./inpaint.ts";
@@ -69,6 +76,9 @@ export const SAMPLERS = {
   dpm_2: sampleDpm2,
   dpm_2_ancestral: sampleDpm2Ancestral,
   consistency: sampleConsistency,
+  unipc: sampleUniPc,
+  deis: sampleDeis,
+  sa_solver: sampleSaSolver,
 } as const satisfies Record<string, SamplerFn>;
 
 export type SamplerName = keyof typeof SAMPLERS;

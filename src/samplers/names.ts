@@ -39,6 +39,9 @@ const ALIASES: Record<string, SamplerAlias> = {
   KDPM2AncestralDiscreteScheduler: { sampler: "dpm_2_ancestral" },
   EDMEulerScheduler: { sampler: "euler" },
   CMStochasticIterativeScheduler: { sampler: "consistency" },
+  UniPCMultistepScheduler: { sampler: "unipc" },
+  DEISMultistepScheduler: { sampler: "deis" },
+  SASolverScheduler: { sampler: "sa_solver" },
   // AUTOMATIC1111 (sd-webui) menu names
   Euler: { sampler: "euler" },
   "Euler a": { sampler: "euler_ancestral" },
@@ -54,6 +57,8 @@ const ALIASES: Record<string, SamplerAlias> = {
   "DPM++ 2M SDE Heun": { sampler: "dpmpp_2m_sde", options: { solverType: "heun" } },
   "DPM++ 3M SDE": { sampler: "dpmpp_3m_sde" },
   "DPM++ 2S a": { sampler: "dpmpp_2s_ancestral" },
+  UniPC: { sampler: "unipc" },
+  DEIS: { sampler: "deis" },
   // k-diffusion functions, and the k_ names of the early Stable Diffusion scripts
   sample_euler: { sampler: "euler" },
   sample_euler_ancestral: { sampler: "euler_ancestral" },
@@ -99,12 +104,13 @@ const ALIASES: Record<string, SamplerAlias> = {
   sampleDpm2: { sampler: "dpm_2" },
   sampleDpm2Ancestral: { sampler: "dpm_2_ancestral" },
   sampleConsistency: { sampler: "consistency" },
+  sampleUniPc: { sampler: "unipc" },
+  sampleDeis: { sampler: "deis" },
+  sampleSaSolver: { sampler: "sa_solver" },
 };
 
 // Samplers people ask for that this library does not have, with where the name comes from.
 const MISSING: Record<string, string> = {
-  UniPCMultistepScheduler: "diffusers' UniPC",
-  UniPC: "A1111's UniPC",
   "DPM++ SDE": "A1111's DPM++ SDE (k-diffusion sample_dpmpp_sde)",
   DPMSolverSDEScheduler: "diffusers' DPM++ SDE",
   "DPM fast": "A1111's DPM fast",

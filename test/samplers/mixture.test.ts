@@ -33,6 +33,12 @@ const CASES: [string, string, number, Record<string, unknown>][] = [
   ["pc euler-maruyama", "pc", 200, { snrNorm: "expected", predictor: "eulerMaruyama" }],
   ["pc with its defaults (snrNorm \"auto\": the expected norm in 2-D)", "pc", 100, {}],
   ["rk45", "rk45", 2, {}],
+  ["unipc", "unipc", 20, {}],
+  ["unipc bh1 order 3 on eps", "unipc", 20, { variant: "bh1", order: 3, predictX0: false }],
+  ["deis", "deis", 20, {}],
+  ["deis order 3", "deis", 20, { order: 3 }],
+  ["sa_solver (tau 1)", "sa_solver", 40, {}],
+  ["sa_solver ODE (tau 0), order 3", "sa_solver", 20, { tau: 0, predictorOrder: 3, correctorOrder: 3 }],
 ];
 
 function run(fn: SamplerFn, steps: number, o: Record<string, unknown>, seed = 7): Float32Array {

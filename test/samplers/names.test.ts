@@ -70,7 +70,10 @@ describe("resolveSampler", () => {
     expect(() => getSampler("Euler b")).toThrow(/unknown sampler/);
     expectArgumentError(() => resolveSampler("DPM++ SDE"), "sampler");
     expect(() => resolveSampler("DPM++ SDE Karras")).toThrow(/DPM\+\+ SDE.*does not implement.*"euler"/);
-    expect(() => resolveSampler("UniPCMultistepScheduler")).toThrow(/UniPC.*does not implement/);
+    expect(() => resolveSampler("DPM fast")).toThrow(/DPM fast.*does not implement/);
+    expect(resolveSampler("UniPCMultistepScheduler").name).toBe("unipc");
+    expect(resolveSampler("UniPC Karras")).toMatchObject({ name: "unipc", schedule: "karras" });
+    expect(resolveSampler("DEISMultistepScheduler").name).toBe("deis");
     // a schedule suffix does not stack
     expect(() => resolveSampler("DPM++ 2M Karras Karras")).toThrow(/unknown sampler/);
     expectArgumentError(() => resolveSampler(7 as never), "sampler");
