@@ -5,3 +5,4 @@ export { loadMnist, type MnistOptions } from "./node/mnist.ts";
 export { parallelModel } from "./node/parallel.ts";
 export { loadPngFolder, type PngFolderOptions } from "./node/png-folder.ts";
 export { autoThreads, nodeTrainGradients } from "./node/train-workers.ts";
+export { loadDiffusers, readDiffusersFolder } from "./node/diffusers-folder.ts";

@@ -4,7 +4,9 @@
 
 import { readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { wantedFile } from "../diffusers/layout.ts";
+import { wantedFile, type DiffusersFiles } from "../diffusers/layout.ts";
+// the library through ../index.ts (kept external by the Node bundle): one copy of the kernels' state
+import { loadDiffusers as loadDiffusersFiles, type DiffusersPipeline } from "../index.ts";
 import { ArgumentError } from "../validate.ts";
 import { readFileBytes } from "./files.ts";
 
@@ -52,4 +54,12 @@ function safeIsFile(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * loadDiffusers for Node: `source` is a folder path (a pipeline or model folder, or a file inside one)
+ * or, as in every runtime, a map from relative file names to bytes.
+ */
+export function loadDiffusers(source: string | DiffusersFiles): DiffusersPipeline {
+  return loadDiffusersFiles(typeof source === "string" ? readDiffusersFolder(source) : source);
 }
