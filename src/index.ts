@@ -73,6 +73,8 @@ export { UNet, MNIST_UNET, type UNetConfig } from "./nn/unet.ts";
 export { edmPreconditioner, vpPreconditioner, PARAMETERIZATIONS, type Preconditioner, type Parameterization, type Coefficients } from "./denoiser/precondition.ts";
 export { preconditionedForward, type Network } from "./denoiser/network.ts";
 export { networkDenoiser, type InferenceOptions } from "./denoiser/network-denoiser.ts";
+export { networkGradientDenoiser, type GradientDenoiser } from "./denoiser/input-gradient.ts";
+export * from "./inverse/index.ts";
 export { diffusionLoss, type LossConfig, type SigmaSampling, type Weighting } from "./train/loss.ts";
 export { AdamW, EMA, type AdamOptions } from "./train/optim.ts";
 export { train, trainAsync, NonFiniteLossError, type TrainOptions, type TrainAsyncOptions, type TrainResult, type Progress } from "./train/trainer.ts";
