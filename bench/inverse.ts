@@ -31,7 +31,7 @@ import { environment, writeJson } from "./lib/env.ts";
 const T0 = performance.now();
 const log = (s: string) => console.log(`[${((performance.now() - T0) / 1000).toFixed(0).padStart(5)} s] ${s}`);
 const QUICK = process.env.QUICK === "1";
-const N = Number(process.env.N ?? (QUICK ? 100 : 1000));
+const N_ASKED = Number(process.env.N ?? (QUICK ? 100 : 1000));
 const METHODS = (process.env.METHODS ?? "ddrm,dps,ilvr").split(",");
 const STEPS = { ddrm: Number(process.env.DDRM_STEPS ?? 20), dps: Number(process.env.DPS_STEPS ?? 50), ilvr: Number(process.env.ILVR_STEPS ?? 50) };
 // DPS's step size: 10 restores best of 3, 10 on 20 digits at 50 steps (accuracy 75 % and 85 %)
@@ -76,8 +76,10 @@ const accuracy = (images: Float32Array, labels: Int32Array) => {
   for (let i = 0; i < labels.length; i++) if (argmax10(p, i) === labels[i]) ok++;
   return ok / labels.length;
 };
-log(`classifier trained; ${N} test digits, 4x average pooling to ${op.outShape[1]}x${op.outShape[2]}`);
+log(`classifier trained; ${Math.min(N_ASKED, testSet.labels!.length)} test digits, 4x average pooling to ${op.outShape[1]}x${op.outShape[2]}`);
 
+// the npm package's test split holds 999 digits: "1,000" is all of them
+const N = Math.min(N_ASKED, testSet.labels!.length);
 const images = testSet.images.slice(0, N * D);
 const labels = testSet.labels!.slice(0, N);
 const y = Float32Array.from(op.A(images, N));
