@@ -13,7 +13,7 @@ export const LAYERS = [
   [2, ["schedule/", "process.ts", "io/", "image/", "data/"]],
   [3, ["autograd/"]],
   [4, ["nn/", "denoiser/"]],
-  [5, ["samplers/", "train/", "testbed/"]],
+  [5, ["samplers/", "train/", "testbed/", "inverse/"]],
   [6, ["diffusers/", "model.ts", "presets.ts", "shipped-model.ts"]],
   [7, ["generate.ts", "defaults.ts", "parallel/", "train-parallel/"]],
   [8, ["index.ts"]],
@@ -39,5 +39,5 @@ export const SELF_IMPORTS = {
  * @type {ReadonlyArray<readonly [from: readonly string[], to: readonly string[], why: string]>}
  */
 export const FORBIDDEN = [
-  [["denoiser/", "samplers/", "testbed/", "diffusers/", "model.ts", "shipped-model.ts", "generate.ts", "defaults.ts", "parallel/"], ["train/"], "the sampling path never imports training"],
+  [["denoiser/", "samplers/", "testbed/", "inverse/", "diffusers/", "model.ts", "shipped-model.ts", "generate.ts", "defaults.ts", "parallel/"], ["train/"], "the sampling path never imports training"],
 ];

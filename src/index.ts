@@ -107,6 +107,8 @@ export { preconditionedForward, type Network } from "./denoiser/network.ts";
 export { networkDenoiser, type InferenceOptions } from "./denoiser/network-denoiser.ts";
 export { batchLoss, diffusionLoss, drawLossBatch, type LossBatch, type LossConfig, type SigmaSampling, type Weighting } from "./train/loss.ts";
 export { localShardGradients, shardRanges, type ShardGradients, type ShardRange } from "./train/shards.ts";
+export { networkGradientDenoiser, type GradientDenoiser } from "./denoiser/input-gradient.ts";
+export * from "./inverse/index.ts";
 export { AdamW, EMA, type AdamOptions } from "./train/optim.ts";
 export { train, trainAsync, NonFiniteLossError, type TrainOptions, type TrainAsyncOptions, type TrainResult, type Progress } from "./train/trainer.ts";
 export { saveModel, loadModel, buildNetwork, buildPreconditioner, type LoadedModel, type NetworkConfig, type PrecondSpec } from "./model.ts";

@@ -18,6 +18,26 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Run fn with these tensors treated as constants (requiresGrad off, restored afterwards): a gradient
+ * with respect to a network's input alone then skips every weight gradient (DPS, Chung et al. 2023,
+ * differentiates the denoiser with respect to x, never its weights).
+ */
+export function withFrozen<T>(tensors: Iterable<Tensor>, fn: () => T): T {
+  const changed: Tensor[] = [];
+  for (const t of tensors) {
+    if (t.requiresGrad) {
+      (t as { requiresGrad: boolean }).requiresGrad = false;
+      changed.push(t);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    for (const t of changed) (t as { requiresGrad: boolean }).requiresGrad = true;
+  }
+}
+
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }

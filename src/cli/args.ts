@@ -317,3 +317,92 @@ function samplerOpt(name: string | undefined): string {
   }
   return n;
 }
+
+/** The restoration commands: each a linear inverse problem solved with the model as the prior. */
+export type RestoreMode = "superres" | "deblur" | "colorize";
+export const RESTORE_METHODS = ["ddrm", "dps", "ilvr"] as const;
+export type RestoreMethod = (typeof RESTORE_METHODS)[number];
+/** Steps per method when --steps is left out: DDRM's paper uses 20; DPS needs many small steps. */
+export const RESTORE_STEPS: Record<RestoreMethod, number> = { ddrm: 20, dps: 100, ilvr: 50 };
+/** DPS's zeta for the CLI: 10 restores 4x-pooled digits best of 3, 10 on the shipped model (bench:inverse). */
+export const RESTORE_DPS_ZETA = 10;
+/**
+ * deblur's default measurement noise: that of an 8-bit PNG in [-1, 1] units, the quantization step
+ * 2/255 over sqrt(12). A blur's smallest singular values are ~1e-9, so a noiseless y / s would amplify
+ * the PNG's rounding a millionfold. superres and colorize default to 0 (their s are 1/scale and
+ * 1/sqrt(3)): the result then agrees with the input exactly.
+ */
+export const PNG_SIGMA_Y = 2 / 255 / Math.sqrt(12);
+
+export interface RestoreArgs {
+  help: boolean;
+  /** undefined: the shipped model. */
+  model?: string;
+  image?: string;
+  out: string;
+  method: RestoreMethod;
+  steps: number;
+  seed: number;
+  count: number;
+  /** As typed: a class 0..K-1 or "none" (default: none, the unconditional model). */
+  label?: string;
+  /** superres: the downsampling factor. */
+  scale: number;
+  /** deblur: the blur's standard deviation in pixels. */
+  sigma: number;
+  sigmaY: number;
+  eta?: number;
+  etaB?: number;
+  zeta?: number;
+}
+
+export function parseRestoreArgs(argv: string[], mode: RestoreMode): RestoreArgs {
+  const { values: v } = parseArgs({
+    args: joinNegativeValues(argv),
+    options: {
+      model: { type: "string" },
+      image: { type: "string" },
+      out: { type: "string" },
+      method: { type: "string" },
+      steps: { type: "string" },
+      seed: { type: "string" },
+      count: { type: "string" },
+      label: { type: "string" },
+      scale: { type: "string" },
+      sigma: { type: "string" },
+      "sigma-y": { type: "string" },
+      eta: { type: "string" },
+      "eta-b": { type: "string" },
+      zeta: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const help = v.help ?? false;
+  if (!help && v.image === undefined) throw new ArgumentError("--image", "is required: the PNG to restore");
+  if (mode !== "superres" && v.scale !== undefined) throw new ArgumentError("--scale", `belongs to superres, not ${mode}`);
+  if (mode !== "deblur" && v.sigma !== undefined) throw new ArgumentError("--sigma", `belongs to deblur, not ${mode} (--sigma-y is the measurement noise)`);
+  const method = oneOf("--method", v.method ?? "ddrm", RESTORE_METHODS);
+  if (method !== "ddrm" && v["eta-b"] !== undefined) throw new ArgumentError("--eta-b", `applies to --method ddrm, not ${method}`);
+  if (method !== "dps" && v.zeta !== undefined) throw new ArgumentError("--zeta", `applies to --method dps, not ${method}`);
+  const out = v.out ?? `out/${mode}.png`;
+  if (!out.endsWith(".png")) throw new ArgumentError("--out", `must end in .png, got ${JSON.stringify(out)}`);
+  return {
+    help,
+    model: v.model,
+    image: v.image,
+    out,
+    method,
+    steps: intOpt("steps", v.steps, RESTORE_STEPS[method], 1, 1000),
+    seed: intOpt("seed", v.seed, 0, 0, 2 ** 32 - 1),
+    count: intOpt("count", v.count, 1, 1, 64),
+    label: v.label,
+    scale: intOpt("scale", v.scale, 4, 1, 4096),
+    sigma: numOpt("sigma", v.sigma, 1.5, 0, 16, "(]"),
+    sigmaY: numOpt("sigma-y", v["sigma-y"], mode === "deblur" ? PNG_SIGMA_Y : 0, 0, 2),
+    eta: v.eta === undefined ? undefined : numOpt("eta", v.eta, 0, 0, 1),
+    etaB: v["eta-b"] === undefined ? undefined : numOpt("eta-b", v["eta-b"], 1, 0, 1),
+    zeta: v.zeta === undefined ? (method === "dps" ? RESTORE_DPS_ZETA : undefined) : numOpt("zeta", v.zeta, 1, 0, 1000),
+  };
+}

@@ -17,7 +17,9 @@ export interface Network {
 
 /**
  * Run F on a batch at the given sigmas: returns F's output (a graph node) and each item's coefficients.
- * This is the one place a network is called; the loss and networkDenoiser both use it.
+ * This is the one place a network is called; the loss, networkDenoiser and the input gradient
+ * (input-gradient.ts) all use it. `inputGrad` records the graph from the scaled input c_in x (returned as
+ * `input`), for a gradient with respect to x.
  */
 export function preconditionedForward(
   net: Network,
@@ -26,7 +28,8 @@ export function preconditionedForward(
   sigmas: Float64Array,
   shape: readonly number[],
   labels?: Int32Array,
-): { F: Tensor; coefs: Coefficients[] } {
+  inputGrad = false,
+): { F: Tensor; coefs: Coefficients[]; input: Tensor } {
   const B = shape[0];
   if (sigmas.length !== B) throw new ArgumentError("sigma", `must have one value per batch item (${B}), got ${sigmas.length}`);
   const D = x.length / B;
@@ -39,5 +42,6 @@ export function preconditionedForward(
     cNoise[b] = c.cNoise;
     for (let i = b * D; i < (b + 1) * D; i++) xin[i] = c.cIn * x[i];
   }
-  return { F: net.forward(new Tensor(xin, shape), cNoise, labels), coefs };
+  const input = new Tensor(xin, shape, { requiresGrad: inputGrad });
+  return { F: net.forward(input, cNoise, labels), coefs, input };
 }

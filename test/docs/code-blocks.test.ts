@@ -227,10 +227,17 @@ describe("the docs' shell commands", () => {
         mask[y * size + x] = y >= 14 ? 255 : 0;
       }
     }
-    for (const [name, data] of [["digit.png", digit], ["mask.png", mask]] as const) {
+    // and the 7x7 image superres takes: the ring's 4x4 block means
+    const small = new Uint8Array(49);
+    for (let i = 0; i < 49; i++) {
+      let s = 0;
+      for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) s += digit[(4 * Math.floor(i / 7) + a) * size + 4 * (i % 7) + b];
+      small[i] = Math.round(s / 16);
+    }
+    for (const [name, data, side] of [["digit.png", digit, size], ["mask.png", mask, size], ["small.png", small, 7]] as const) {
       const p = join(ROOT, name);
       if (existsSync(p)) throw new Error(`${p} exists: the test will not overwrite it`);
-      writeFileSync(p, encode({ width: size, height: size, data, channels: 1, depth: 8 }));
+      writeFileSync(p, encode({ width: side, height: side, data, channels: 1, depth: 8 }));
       made.push(p);
     }
   });
