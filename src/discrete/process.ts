@@ -134,3 +134,19 @@ export function corrupt(kind: NoiseKind, K: number, x0: Int32Array, alpha: numbe
   }
   return out;
 }
+
+/** Index j with cumulative probability crossing u·Σp (the last positive entry if rounding runs out). */
+export function categorical(p: ArrayLike<number>, offset: number, n: number, u: number): number {
+  let total = 0;
+  for (let j = 0; j < n; j++) total += p[offset + j];
+  let c = 0;
+  const target = u * total;
+  let last = 0;
+  for (let j = 0; j < n; j++) {
+    const v = p[offset + j];
+    if (v > 0) last = j;
+    c += v;
+    if (c > target && v > 0) return j;
+  }
+  return last;
+}

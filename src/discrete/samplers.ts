@@ -15,24 +15,10 @@
 import type { Rng } from "../rng.ts";
 import { ArgumentError, int } from "../validate.ts";
 import type { DiscreteDenoiser } from "./denoiser.ts";
-import { reverseStep, stateCount, type NoiseKind } from "./process.ts";
+import { categorical, reverseStep, stateCount, type NoiseKind } from "./process.ts";
 import { checkAlphas, LINEAR, type MaskSchedule } from "./schedule.ts";
 
-/** Index j with cumulative probability crossing u·Σp (the last positive entry if rounding runs out). */
-export function categorical(p: ArrayLike<number>, offset: number, n: number, u: number): number {
-  let total = 0;
-  for (let j = 0; j < n; j++) total += p[offset + j];
-  let c = 0;
-  const target = u * total;
-  let last = 0;
-  for (let j = 0; j < n; j++) {
-    const v = p[offset + j];
-    if (v > 0) last = j;
-    c += v;
-    if (c > target && v > 0) return j;
-  }
-  return last;
-}
+export { categorical };
 
 export interface DiscreteSampleOptions {
   /** Real tokens (ids 0..K−1; the absorbing mask is K). */
