@@ -17,7 +17,7 @@ export const LAYERS = [
   [3, ["autograd/"]],
   [4, ["nn/", "denoiser/"]],
   [5, ["samplers/", "train/", "testbed/", "discrete/samplers.ts", "discrete/train.ts"]],
-  [6, ["diffusers/", "model.ts", "presets.ts", "shipped-model.ts", "discrete/text-model.ts"]],
+  [6, ["diffusers/", "model.ts", "presets.ts", "shipped-model.ts", "discrete/text-model.ts", "discrete/index.ts"]],
   [7, ["generate.ts", "defaults.ts", "parallel/"]],
   [8, ["index.ts"]],
   // node.ts is the `edge-diffusion/node` entry point.
