@@ -2,6 +2,7 @@
 //
 //   npm run bench:text                     (node --import tsx bench/text.ts)
 //   MODEL=path npm run bench:text          another text model (default models/text.safetensors)
+//   (about 15 minutes on a quiet 2-core machine with the defaults, mostly the ELBO and the sampling)
 //   WORDS=file DRAWS=4 COUNT=1000 STEPS=16 word list, ELBO draws per word, words generated, sampler steps
 //
 // On the held-out 10 % of the word list (vocab.ts splitWords, the split train:text used):
@@ -60,7 +61,7 @@ const bpc = nats / Math.LN2 / symbols;
 const bpcSe = Math.sqrt((sq / (perWord.length - 1)) * perWord.length) / Math.LN2 / symbols;
 const elboSeconds = (performance.now() - t0) / 1000;
 console.log(`diffusion: held-out ELBO ${bpc.toFixed(4)} ± ${bpcSe.toFixed(4)} bits/char (${DRAWS} draws per word, ${elboSeconds.toFixed(1)} s)`);
-const ngrams = [1, 2, 3, 4, 5, 6].map((order) => {
+const ngrams = [1, 2, 3, 4, 5, 6, 7, 8].map((order) => {
   const m = new CharNgram(order, train);
   const bits = heldOut.reduce((s, w) => s + m.bits(w), 0) / symbols;
   console.log(`${order}-gram: held-out ${bits.toFixed(4)} bits/char`);
