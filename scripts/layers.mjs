@@ -10,11 +10,14 @@
 export const LAYERS = [
   [0, ["validate.ts", "math/"]],
   [1, ["rng.ts", "kernels/"]],
-  [2, ["schedule/", "process.ts", "io/", "image/", "data/"]],
+  // discrete/: the math of discrete diffusion (process, schedules, ELBO, the toy's exact denoiser, the
+  // tokenizer and the n-gram baseline) sits with schedule/; its samplers and training loop with
+  // samplers/ and train/; the text model (network + tokenizer + file) with model.ts.
+  [2, ["schedule/", "process.ts", "io/", "image/", "data/", "discrete/"]],
   [3, ["autograd/"]],
   [4, ["nn/", "denoiser/"]],
-  [5, ["samplers/", "train/", "testbed/", "inverse/"]],
-  [6, ["diffusers/", "model.ts", "presets.ts", "shipped-model.ts"]],
+  [5, ["samplers/", "train/", "testbed/", "inverse/", "discrete/samplers.ts", "discrete/train.ts"]],
+  [6, ["diffusers/", "model.ts", "presets.ts", "shipped-model.ts", "discrete/text-model.ts", "discrete/index.ts"]],
   [7, ["generate.ts", "defaults.ts", "parallel/", "train-parallel/"]],
   [8, ["index.ts"]],
   // node.ts is the `edge-diffusion/node` entry point.
@@ -39,5 +42,5 @@ export const SELF_IMPORTS = {
  * @type {ReadonlyArray<readonly [from: readonly string[], to: readonly string[], why: string]>}
  */
 export const FORBIDDEN = [
-  [["denoiser/", "samplers/", "testbed/", "inverse/", "diffusers/", "model.ts", "shipped-model.ts", "generate.ts", "defaults.ts", "parallel/"], ["train/"], "the sampling path never imports training"],
+  [["denoiser/", "samplers/", "testbed/", "inverse/", "discrete/samplers.ts", "discrete/text-model.ts", "diffusers/", "model.ts", "shipped-model.ts", "generate.ts", "defaults.ts", "parallel/"], ["train/"], "the sampling path never imports training"],
 ];

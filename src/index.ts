@@ -102,6 +102,8 @@ export * as ops from "./autograd/ops.ts";
 export { Module } from "./nn/module.ts";
 export { ScoreMLP, DEFAULT_MLP, type MLPConfig } from "./nn/mlp.ts";
 export { UNet, MNIST_UNET, type UNetConfig } from "./nn/unet.ts";
+export { Transformer, type TransformerConfig } from "./nn/transformer.ts";
+export * as discrete from "./discrete/index.ts";
 export { edmPreconditioner, vpPreconditioner, PARAMETERIZATIONS, type Preconditioner, type Parameterization, type Coefficients } from "./denoiser/precondition.ts";
 export { preconditionedForward, type Network } from "./denoiser/network.ts";
 export { networkDenoiser, type InferenceOptions } from "./denoiser/network-denoiser.ts";

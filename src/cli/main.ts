@@ -17,6 +17,7 @@ import { SAMPLING_DEFAULTS } from "../defaults.ts";
 import { SAMPLER_NAMES } from "../samplers/index.ts";
 import { Interrupted, runSample, shippedModelPath } from "./sample.ts";
 import { modelInfo } from "./info.ts";
+import { parseTextArgs, runText, TEXT_HELP } from "./text.ts";
 
 export { shippedModelPath };
 
@@ -34,6 +35,7 @@ Commands:
   forward     noise the built-in shapes across t and write a PNG strip
   train       train a model on a dataset and save it
   info        describe a model file: architecture, parameters, classes, training
+  text        print words from the text model (masked diffusion; --prefix/--suffix infill)
   start       what 'npm start' runs: sample the shipped model (or show the forward process without it)
   help        show this help, or 'edge-diffusion help <command>'
 
@@ -278,8 +280,8 @@ Prints the architecture, parameter count, storage dtype, file size, classes, pre
 training settings and step recorded in the file (default MODEL: the shipped model).
   --json            print it as one JSON object`;
 
-const HELPS: Record<string, string> = { forward: FORWARD_HELP, sample: SAMPLE_HELP, train: TRAIN_HELP, img2img: IMG2IMG_HELP, inpaint: INPAINT_HELP, info: INFO_HELP, ...RESTORE_HELPS };
-const COMMANDS = ["sample", "img2img", "inpaint", "superres", "deblur", "colorize", "forward", "train", "info", "start", "help"];
+const HELPS: Record<string, string> = { forward: FORWARD_HELP, sample: SAMPLE_HELP, train: TRAIN_HELP, img2img: IMG2IMG_HELP, inpaint: INPAINT_HELP, info: INFO_HELP, text: TEXT_HELP, ...RESTORE_HELPS };
+const COMMANDS = ["sample", "img2img", "inpaint", "superres", "deblur", "colorize", "forward", "train", "info", "text", "start", "help"];
 
 /** The package's version, from the package.json beside dist/ (or the checkout root). */
 function version(): string {
@@ -331,6 +333,12 @@ export async function main(argv: string[]): Promise<number> {
       case "train":
         await trainCmd(rest);
         return 0;
+      case "text": {
+        const a = parseTextArgs(rest);
+        if (a.help) console.log(TEXT_HELP);
+        else await runText(a, (line) => console.log(line));
+        return 0;
+      }
       case "img2img":
       case "inpaint":
         await sample(rest, cmd);

@@ -178,3 +178,28 @@ export function worstZ(gm: GaussianMixture, x: Float32Array): { z: number; where
   }
   return worst;
 }
+
+/**
+ * Pearson's chi-square statistic of observed counts against cell probabilities (cells with probability 0
+ * must be empty: a count there returns Infinity), and its degrees of freedom (non-empty cells − 1). Under
+ * the null the statistic has mean df and standard deviation sqrt(2 df); chiSquareBound is df + Z sqrt(2 df)
+ * (normal approximation, fine for the dozens of cells with expected counts in the hundreds used here).
+ */
+export function chiSquare(counts: ArrayLike<number>, probs: ArrayLike<number>): { stat: number; df: number } {
+  let n = 0;
+  for (let i = 0; i < counts.length; i++) n += counts[i];
+  let stat = 0;
+  let cells = 0;
+  for (let i = 0; i < counts.length; i++) {
+    if (probs[i] === 0) {
+      if (counts[i] > 0) return { stat: Infinity, df: 0 };
+      continue;
+    }
+    cells++;
+    const e = n * probs[i];
+    stat += (counts[i] - e) ** 2 / e;
+  }
+  return { stat, df: cells - 1 };
+}
+
+export const chiSquareBound = (df: number) => df + Z * Math.sqrt(2 * df);
