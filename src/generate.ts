@@ -8,7 +8,18 @@ import { imageGrid } from "./image/grid.ts";
 import { encodePng } from "./image/png.ts";
 import { writeSafetensors } from "./io/safetensors.ts";
 import { initKernels } from "./kernels/index.ts";
-import type { LoadedModel } from "./model.ts";
+import type { LabelledDenoiser } from "./denoiser/contract.ts";
+
+/**
+ * What generate() reads of a model: its item shape, classes, sigma range and denoiser. A LoadedModel
+ * (this library's model files) is one; so is a diffusers pipeline (diffusersSamplingModel).
+ */
+export interface SamplingModel {
+  itemShape: number[];
+  numClasses: number;
+  precond: { sigmaMin: number; sigmaMax: number };
+  denoiser(labels?: Int32Array): LabelledDenoiser;
+}
 import { Rng } from "./rng.ts";
 import type { Denoiser } from "./denoiser/contract.ts";
 import type { Carry, SamplerOptions, SamplerResult } from "./samplers/common.ts";
@@ -84,7 +95,7 @@ export interface GenerateResult {
 /** The options with every default filled in: what the rest of this file reads. */
 type Resolved = GenerateOptions & Required<Pick<GenerateOptions, "count" | "steps" | "sampler" | "seed" | "label" | "guidance" | "format">>;
 
-function withDefaults(model: LoadedModel, o: GenerateOptions | undefined): Resolved {
+function withDefaults(model: SamplingModel, o: GenerateOptions | undefined): Resolved {
   if (o === undefined) o = {};
   if (o === null || typeof o !== "object") throw new ArgumentError("options", `must be an object of generate() options, got ${String(o)}`);
   const d = SAMPLING_DEFAULTS;
@@ -124,7 +135,7 @@ interface Plan {
   chunks: { start: number; n: number }[];
 }
 
-function plan(model: LoadedModel, o: Resolved): Plan {
+function plan(model: SamplingModel, o: Resolved): Plan {
   const N = int("count", o.count, 1, 4096);
   const steps = int("steps", o.steps, 1, 1000);
   const resolved = resolveSampler(o.sampler);
@@ -171,7 +182,7 @@ function plan(model: LoadedModel, o: Resolved): Plan {
 }
 
 /** A chunk's denoiser: conditioned on its labels, guided when guidance != 1. */
-function chunkDenoiser(model: LoadedModel, o: Resolved, p: Plan, start: number, n: number): Denoiser {
+function chunkDenoiser(model: SamplingModel, o: Resolved, p: Plan, start: number, n: number): Denoiser {
   const lab = p.labels?.subarray(start, start + n);
   return lab && o.guidance !== 1 ? guidedDenoiser(model.denoiser(), lab, o.guidance) : model.denoiser(lab);
 }
@@ -210,7 +221,7 @@ function chunkRun(o: Resolved, p: Plan, denoiser: Denoiser, x: Float32Array, n: 
 }
 
 /** Clamp images to [-1, 1] and encode: the last part of every generation. */
-function finish(model: LoadedModel, o: Resolved, p: Plan, out: Float32Array): GenerateResult {
+function finish(model: SamplingModel, o: Resolved, p: Plan, out: Float32Array): GenerateResult {
   const { N, K, labels, steps } = p;
   // images live in [-1, 1]; low-dimensional data (2-D toys) is not bounded, so it is not clipped
   if (model.itemShape.length === 3) for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i]));
@@ -258,7 +269,7 @@ function checkState(p: Plan, from: GenerationState): void {
  * The one chunk loop: every chunk runs at most `maxSteps` steps (all when undefined) of the same run,
  * from its start or from `from`; the noise is counter-based, so the chunking and the pieces change no byte.
  */
-function run(model: LoadedModel, o: Resolved, p: Plan, maxSteps: number | undefined, from: GenerationState | null): GenerationProgress {
+function run(model: SamplingModel, o: Resolved, p: Plan, maxSteps: number | undefined, from: GenerationState | null): GenerationProgress {
   const rng = new Rng(o.seed);
   const out = new Float32Array(p.N * p.D);
   const carries: Carry[] = [];
@@ -287,7 +298,7 @@ function run(model: LoadedModel, o: Resolved, p: Plan, maxSteps: number | undefi
  * return the state to continue from, or the finished result. Continuing until done gives the same
  * bytes as one generate() call with the same options, in every mode (plain, img2img, inpainting).
  */
-export function generateSteps(model: LoadedModel, options: GenerateOptions | undefined, opts: { maxSteps: number; from?: GenerationState | null }): GenerationProgress {
+export function generateSteps(model: SamplingModel, options: GenerateOptions | undefined, opts: { maxSteps: number; from?: GenerationState | null }): GenerationProgress {
   const o = withDefaults(model, options);
   const p = plan(model, o);
   const maxSteps = int("maxSteps", opts.maxSteps, 1);
@@ -297,7 +308,7 @@ export function generateSteps(model: LoadedModel, options: GenerateOptions | und
 }
 
 /** Generate `count` samples in one call (the whole run of generateSteps); `generate(model)` samples with SAMPLING_DEFAULTS. */
-export function generate(model: LoadedModel, options?: GenerateOptions): GenerateResult {
+export function generate(model: SamplingModel, options?: GenerateOptions): GenerateResult {
   const o = withDefaults(model, options);
   const r = run(model, o, plan(model, o), undefined, null);
   if (!r.done) throw new Error("generate: sampling stopped before its last step");

@@ -46,6 +46,7 @@ export {
   type StepOptions,
   type StepResult,
   diffusersPipeline,
+  diffusersSamplingModel,
   loadDiffusers,
   saveDiffusers,
   createUNet2DModel,

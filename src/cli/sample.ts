@@ -1,14 +1,18 @@
 // `edge-diffusion sample | img2img | inpaint`: everything the user gave is checked first (the output
 // path, the model file, the label against the model, the images), so a mistake costs no sampling time;
 // then the model goes onto worker threads and generate() runs with a progress bar.
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodePngImage } from "../data/png-decode.ts";
 import { SAMPLING_DEFAULTS } from "../defaults.ts";
 import { DatasetError } from "../data/dataset.ts";
 import { resize, toChannels } from "../data/image-ops.ts";
-import { ensureKernels, generate, generateSteps, type GenerateOptions, type GenerateResult, type GenerationState } from "../generate.ts";
+import { ensureKernels, generate, generateSteps, type GenerateOptions, type GenerateResult, type GenerationState, type SamplingModel } from "../generate.ts";
+import { DiffusersFolderError } from "../diffusers/layout.ts";
+import { diffusersSamplingModel } from "../diffusers/sampling-model.ts";
+import { UNet2DWeightsError } from "../diffusers/unet-weights.ts";
+import { loadDiffusers } from "../node/diffusers-folder.ts";
 import { imageGrid } from "../image/grid.ts";
 import { encodePng } from "../image/png.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
@@ -45,6 +49,30 @@ export function shippedModelPath(): string {
   return fileURLToPath(new URL("../models/mnist.safetensors", import.meta.url));
 }
 
+/** Whether `path` names a diffusers folder (or a file in one) rather than one of our model files. */
+export function isDiffusersPath(path: string): boolean {
+  try {
+    if (statSync(path).isDirectory()) return true;
+  } catch {
+    return false;
+  }
+  const name = basename(path);
+  return name === "config.json" || name === "model_index.json" || name === "scheduler_config.json" || /^diffusion_pytorch_model(\.fp16)?\.(safetensors|bin)$/.test(name);
+}
+
+/** A diffusers pipeline folder as a sampling model, with one-line errors naming --model. */
+export function loadDiffusersModel(arg: string, path: string): SamplingModel & { net: { parameterCount(): number } } {
+  try {
+    return diffusersSamplingModel(loadDiffusers(path));
+  } catch (e) {
+    if (e instanceof DiffusersFolderError || e instanceof UNet2DWeightsError || e instanceof SafetensorsError || e instanceof ArgumentError) {
+      const why = e instanceof ArgumentError ? e.message.slice(e.arg.length + 2) : e.message;
+      throw new ArgumentError(arg, `${path}: ${why}`);
+    }
+    throw e;
+  }
+}
+
 /** A model file, loaded and validated on this thread, with one-line errors that say what the file is. */
 export function loadModelFile(arg: string, path: string): { bytes: Uint8Array; model: LoadedModel } {
   const bytes = readInput(arg, path);
@@ -78,7 +106,7 @@ function readItemPng(arg: string, path: string, itemShape: number[], fit: boolea
 }
 
 /** The generate() request of the arguments, checked against the model: nothing here samples. */
-function request(a: SampleArgs, mode: SampleMode, model: LoadedModel): Omit<GenerateOptions, "onStep"> & { count: number } {
+function request(a: SampleArgs, mode: SampleMode, model: SamplingModel): Omit<GenerateOptions, "onStep"> & { count: number } {
   const label = resolveLabel(a.label, model.numClasses, mode);
   if (a.guidance !== undefined && a.guidance !== 1 && label === null) {
     // Classifier-free guidance mixes the conditional and unconditional predictions: with no label there
@@ -183,6 +211,7 @@ export async function runSample(a: SampleArgs, mode: SampleMode, modelArg: strin
   if (outDir) checkWritable("--out-dir", join(outDir, "0000.png"));
   else checkWritable("--out", out);
   await ensureKernels();
+  if (modelArg !== undefined && isDiffusersPath(modelPath)) return runDiffusers(a, mode, modelPath, out, outDir, t0);
   const { bytes, model: base } = loadModelFile("--model", modelPath);
   const req = request(a, mode, base);
   const resume = a.resume ? { path: statePath(outDir ? join(outDir, "samples") : out), key: runKey(bytes, req) } : undefined;
@@ -232,5 +261,33 @@ export async function runSample(a: SampleArgs, mode: SampleMode, modelArg: strin
     if (resume) removeState(resume.path);
   } finally {
     await model.close();
+  }
+}
+
+/**
+ * Sampling from a diffusers pipeline folder: the pipeline's UNet and scheduler as a Denoiser, any of the
+ * library's samplers, on this thread (worker threads load this library's model files only).
+ */
+async function runDiffusers(a: SampleArgs, mode: SampleMode, modelPath: string, out: string, outDir: string | undefined, t0: number): Promise<void> {
+  if (a.resume) throw new ArgumentError("--resume", "is not available for diffusers folders yet; leave it out");
+  const model = loadDiffusersModel("--model", modelPath);
+  const req = request(a, mode, model);
+  console.log(`sampling ${a.count} from ${modelPath} (diffusers pipeline, ${model.net.parameterCount()} parameters) with ${samplerName(a, mode)}, ${a.steps} steps, seed ${a.seed}, 1 thread`);
+  const bar = progress("sampling", 1000, "", { percentOnly: true });
+  let r: GenerateResult;
+  try {
+    r = generate(model, { ...req, onStep: (_s, _t, fraction) => bar.update(Math.round(1000 * (fraction ?? 0))) });
+  } catch (e) {
+    throw asFlagError(e);
+  } finally {
+    bar.stop();
+  }
+  const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  if (outDir) {
+    const names = writeEach(outDir, r.samples, r.shape, r.labels);
+    console.log(`wrote ${names.length} PNGs to ${outDir} (${names[0]} ... ${names[names.length - 1]}) in ${secs} s`);
+  } else {
+    writeOutput(out, r.bytes);
+    console.log(`wrote ${out} (${r.shape.join("x")}) in ${secs} s`);
   }
 }

@@ -10,3 +10,4 @@ export { diffusersPipeline, loadDiffusers, saveDiffusers, type DiffusersPipeline
 export { DiffusersFolderError, locateDiffusers, type DiffusersFiles, type DiffusersLayout } from "./layout.ts";
 export { createUNet2DModel, loadUNet2DModel, DiffusersUNet2D, UNet2DWeightsError, type UNet2DSample } from "./unet-model.ts";
 export { parseUNet2DConfig, parseUNet2DConfigText, unet2dConfigToJson, type UNet2DConfig } from "./unet-config.ts";
+export { diffusersSamplingModel, type DiffusersSamplingModel } from "./sampling-model.ts";
