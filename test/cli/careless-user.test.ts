@@ -31,13 +31,14 @@ const out = (name: string) => ["--out", join(T, "written", name)];
 const CASES: Case[] = [
   // sample: files
   { name: "missing model", args: ["sample", "--model", join(T, "nope.safetensors")], says: /--model: cannot read .*nope\.safetensors: no such file/ },
-  { name: "a folder as model", args: ["sample", "--model", F.folder], says: /--model: cannot read .*a-folder: it is a folder/ },
+  // a folder is read as a diffusers pipeline folder (issue 12): one without its files says what it lacks
+  { name: "a folder as model", args: ["sample", "--model", F.folder], says: /--model: .*a-folder holds no diffusers files \(config\.json, diffusion_pytorch_model\.safetensors\)/ },
   { name: "a text file as model", args: ["sample", "--model", F.text], says: /--model: .*text\.safetensors is not a model/ },
   { name: "an empty file as model", args: ["sample", "--model", F.empty], says: /--model: .*empty\.safetensors is not a model/ },
   { name: "a truncated model", args: ["sample", "--model", F.truncated], says: /--model: .*truncated\.safetensors is not a model/ },
   { name: "a PyTorch zip as model", args: ["sample", "--model", F.torchZip], says: /is not a model: this is a PyTorch file .*expected an edge-diffusion model/ },
   { name: "a PyTorch pickle as model", args: ["sample", "--model", F.torchPickle], says: /is not a model: this is a PyTorch pickle .*expected an edge-diffusion model/ },
-  { name: "a diffusers UNet2DModel as model", args: ["sample", "--model", F.diffusers], says: /this is a diffusers UNet2DModel weights file.*expected an edge-diffusion model/ },
+  { name: "a diffusers UNet2DModel weights file without its folder as model", args: ["sample", "--model", F.diffusers], says: /--model: .*diffusion_pytorch_model\.safetensors: config\.json is missing: a diffusers model folder holds config\.json and diffusion_pytorch_model\.safetensors/ },
   { name: "a PNG as model", args: ["sample", "--model", F.png28], says: /is not a model: this is a PNG image/ },
   ...(isRoot ? [] : [{ name: "an unreadable model", args: ["sample", "--model", unreadable], says: /--model: cannot read .*permission denied/ }]),
   // sample: outputs
