@@ -42,6 +42,38 @@ function churn(loop: Loop, i: number, x: Float32Array, o: Record<string, number>
   return [y, sigmaHat];
 }
 
+/**
+ * One Euler step of the PF-ODE dx/dsigma = (x - D) / sigma (EDM eq. 4, k-diffusion's to_d) from sigma to
+ * sigmaNext: out = x + h (x - den) / sigma, h = sigmaNext - sigma. The same step is flow matching's Euler
+ * step on the rectified-flow path x_t = (1 - t) x0 + t eps with sigma = t: there x - D = t v, so
+ * (x - D) / t is the velocity v = eps - x0 (Liu et al. 2023; Esser et al. 2024, SD3), and diffusers'
+ * FlowMatchEulerDiscreteScheduler steps with it (src/diffusers/schedulers/flow-euler.ts).
+ */
+export function eulerStep(out: Float32Array, x: Float32Array, den: ArrayLike<number>, sigma: number, sigmaNext: number): void {
+  const h = sigmaNext - sigma;
+  for (let j = 0; j < out.length; j++) out[j] = x[j] + (h * (x[j] - den[j])) / sigma;
+}
+
+/**
+ * EDM (Karras et al. 2022) Alg. 2 lines 7-8, Heun's first stage: the slope d = (x - den) / sigma (kept in
+ * `d`, float64, for the correction) and the Euler point out = x + (sigmaNext - sigma) d.
+ */
+export function heunPredict(out: Float32Array, d: Float64Array, x: Float32Array, den: ArrayLike<number>, sigma: number, sigmaNext: number): void {
+  const h = sigmaNext - sigma;
+  for (let j = 0; j < out.length; j++) {
+    d[j] = (x[j] - den[j]) / sigma;
+    out[j] = x[j] + h * d[j];
+  }
+}
+
+/**
+ * EDM Alg. 2 lines 9-11, Heun's correction (trapezoidal rule): out = x + h (d + d') / 2 with the slope
+ * d' = (xNext - den2) / sigmaNext at the Euler point (sigmaNext > 0). `out` may be `xNext`.
+ */
+export function heunCorrect(out: Float32Array, x: Float32Array, d: Float64Array, xNext: Float32Array, den2: ArrayLike<number>, h: number, sigmaNext: number): void {
+  for (let j = 0; j < out.length; j++) out[j] = x[j] + h * 0.5 * (d[j] + (xNext[j] - den2[j]) / sigmaNext);
+}
+
 /** Euler's method on the PF-ODE, with EDM churn (Karras et al. 2022, Alg. 2 without the correction). */
 export function sampleEuler(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<number>, opts: ChurnOptions = {}): SamplerResult {
   const o = churnOptions(opts);
@@ -50,9 +82,8 @@ export function sampleEuler(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLi
   for (let i = loop.start; i < loop.end; i++) {
     const [xh, sigmaHat] = churn(loop, i, xc, o);
     const den = loop.denoise(xh, sigmaHat);
-    const h = loop.sigmas[i + 1] - sigmaHat;
     const next = new Float32Array(xc.length);
-    for (let j = 0; j < next.length; j++) next[j] = xh[j] + (h * (xh[j] - den[j])) / sigmaHat;
+    eulerStep(next, xh, den, sigmaHat, loop.sigmas[i + 1]);
     xc = next;
     loop.after(i, xc, den);
   }
@@ -73,16 +104,9 @@ export function sampleHeun(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLik
     const den = loop.denoise(xh, sigmaHat);
     const d = new Float64Array(n);
     const next = new Float32Array(n);
-    const h = sNext - sigmaHat;
-    for (let j = 0; j < n; j++) {
-      d[j] = (xh[j] - den[j]) / sigmaHat;
-      next[j] = xh[j] + h * d[j];
-    }
+    heunPredict(next, d, xh, den, sigmaHat, sNext);
     // lines 9-11: 2nd-order correction, unless stepping to sigma = 0
-    if (sNext !== 0) {
-      const den2 = loop.denoise(next, sNext);
-      for (let j = 0; j < n; j++) next[j] = xh[j] + h * 0.5 * (d[j] + (next[j] - den2[j]) / sNext);
-    }
+    if (sNext !== 0) heunCorrect(next, xh, d, next, loop.denoise(next, sNext), sNext - sigmaHat, sNext);
     xc = next;
     loop.after(i, xc, den);
   }

@@ -19,6 +19,8 @@ export interface SetTimestepsOptions {
   sigmas?: ArrayLike<number>;
   /** Dynamic shifting's mu (flow matching with `use_dynamic_shifting`). */
   mu?: number;
+  /** ScoreSdeVe's final time (diffusers' `sampling_eps=` of set_timesteps), overriding the config's. */
+  samplingEps?: number;
 }
 
 export interface StepOptions {
