@@ -165,6 +165,9 @@ export interface TrainArgs {
   checkpoint?: string;
   resume: boolean;
   fp16: boolean;
+  /** --objective flow: train a rectified-flow velocity model (flow matching). */
+  objective?: "preset" | "flow";
+  tSampling?: "logit-normal" | "uniform";
 }
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
@@ -187,12 +190,16 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       checkpoint: { type: "string" },
       resume: { type: "boolean", default: false },
       fp16: { type: "boolean", default: false },
+      objective: { type: "string" },
+      "t-sampling": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
     allowPositionals: false,
   });
   const dataset = v.dataset ?? "mnist";
+  const objective = v.objective === undefined ? undefined : oneOf("--objective", v.objective, ["preset", "flow"] as const);
+  if (v["t-sampling"] !== undefined && objective !== "flow") throw new ArgumentError("--t-sampling", "applies to --objective flow");
   const out = v.out ?? "out/model.safetensors";
   if (!out.endsWith(".safetensors")) throw new ArgumentError("--out", `must end in .safetensors, got ${JSON.stringify(out)}`);
   if (v.checkpoint !== undefined && !v.checkpoint.endsWith(".safetensors")) {
@@ -216,6 +223,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     checkpoint: v.checkpoint,
     resume: v.resume!,
     fp16: v.fp16!,
+    objective,
+    tSampling: v["t-sampling"] === undefined ? undefined : oneOf("--t-sampling", v["t-sampling"], ["logit-normal", "uniform"] as const),
   };
 }
 

@@ -306,7 +306,7 @@ describe("FlowMatchEulerDiscreteScheduler agrees with the library's Euler sample
       const d = t === 1 ? Float32Array.from(xt, (_, j) => mean[j % 2]) : mix.denoiser(Float32Array.from(xt, (v) => v / (1 - t)), new Float64Array(B).fill(t / (1 - t)), B);
       return Float32Array.from(xt, (x, j) => (x - d[j]) / t);
     };
-    let xt = Float32Array.from(z);
+    let xt: Float32Array = Float32Array.from(z);
     for (const t of s.timesteps) xt = s.step(velocity(xt, s.sigmas[s.stepIndex ?? 0]), t, xt).prevSample;
     // the library in VE space (sigma_ve = t / (1 - t)); its run starts after the scheduler's first step
     // (t = 1 is sigma_ve = Infinity), from that step's result, which is exact there: x_t1 = (1 - t1) mean + t1 z

@@ -85,7 +85,7 @@ describe("FlowMatchHeunDiscreteScheduler agrees with the library's Heun sampler"
   };
 
   function schedulerRun(h: FlowMatchHeunDiscreteScheduler, x0: Float32Array, churn?: { sChurn: number; noise: (call: number, step: number) => Float32Array }): Float32Array {
-    let x = Float32Array.from(x0);
+    let x: Float32Array = Float32Array.from(x0);
     h.timesteps.forEach((t, call) => {
       const i = h.stepIndex ?? 0;
       const sig = h.sigmas[i];

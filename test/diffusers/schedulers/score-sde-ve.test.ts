@@ -122,7 +122,7 @@ describe("ScoreSdeVeScheduler steps are the library's pc steps", () => {
     // the library: pc on the levels sigma_5 .. sigma_0, then 0 (its last step returns D); keep the step before it
     const lib = samplePc(mix.denoiser, x0, [...sig, 0], { rng, correctorSteps: 1, snr: 0.16, snrNorm: "item", maxSteps: N - 1 }).x;
     // the scheduler on the same noise (samplePc draws step i's predictor noise from rng.stream(i), the corrector's from .stream(i).stream(1))
-    let x = Float32Array.from(x0);
+    let x: Float32Array = Float32Array.from(x0);
     for (let i = 0; i < N - 1; i++) {
       const score = (y: Float32Array) => {
         const d = mix.denoiser(y, new Float64Array([sig[i]]), 1);
