@@ -19,6 +19,8 @@ export {
   conversionCoefficients,
   convertPrediction,
   vpFromVeSigma,
+  flowFromVeSigma,
+  flowToX0,
   type Prediction,
 } from "./denoiser/conversions.ts";
 export { dexp, dexpm1, dlog, dlog1p, dpow, dsin, dcos, dsigmoid } from "./math/detmath.ts";
@@ -70,7 +72,7 @@ export * as ops from "./autograd/ops.ts";
 export { Module } from "./nn/module.ts";
 export { ScoreMLP, DEFAULT_MLP, type MLPConfig } from "./nn/mlp.ts";
 export { UNet, MNIST_UNET, type UNetConfig } from "./nn/unet.ts";
-export { edmPreconditioner, vpPreconditioner, PARAMETERIZATIONS, type Preconditioner, type Parameterization, type Coefficients } from "./denoiser/precondition.ts";
+export { edmPreconditioner, vpPreconditioner, flowPreconditioner, PARAMETERIZATIONS, type Preconditioner, type Parameterization, type Coefficients } from "./denoiser/precondition.ts";
 export { preconditionedForward, type Network } from "./denoiser/network.ts";
 export { networkDenoiser, type InferenceOptions } from "./denoiser/network-denoiser.ts";
 export { diffusionLoss, type LossConfig, type SigmaSampling, type Weighting } from "./train/loss.ts";

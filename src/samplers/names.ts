@@ -29,6 +29,9 @@ const ALIASES: Record<string, SamplerAlias> = {
   // algorithm_type "dpmsolver++", solver_order 2 (diffusers' defaults)
   DPMSolverMultistepScheduler: { sampler: "dpmpp_2m" },
   ScoreSdeVeScheduler: { sampler: "pc" },
+  // flow matching: Euler on the flow is the VE Euler step (the same samples); Heun differs by its coordinates
+  FlowMatchEulerDiscreteScheduler: { sampler: "euler" },
+  FlowMatchHeunDiscreteScheduler: { sampler: "heun" },
   // AUTOMATIC1111 (sd-webui) menu names
   Euler: { sampler: "euler" },
   "Euler a": { sampler: "euler_ancestral" },
