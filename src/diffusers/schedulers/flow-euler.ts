@@ -6,7 +6,7 @@ import { ArgumentError } from "../../validate.ts";
 import { eulerStep } from "../../samplers/ode.ts";
 import { bool, choice, integer, nullable, num, readConfig, type ConfigSpec } from "./config.ts";
 import { checkStepArrays, FlowSchedulerBase, flowNoise, stepNoise } from "./flow-base.ts";
-import { betaRespace, exponentialRespace, F32, F64, karrasRespace, shiftSigma, stretchToTerminal, timeShift, type Rounding } from "./flow-sigmas.ts";
+import { betaRespace, calculateShift, exponentialRespace, F32, F64, karrasRespace, shiftSigma, stretchToTerminal, timeShift, type Rounding } from "./flow-sigmas.ts";
 import { npLinspace } from "./numpy.ts";
 import type { Scheduler, SetTimestepsOptions, StepOptions, StepResult } from "./types.ts";
 
@@ -77,8 +77,16 @@ export class FlowMatchEulerDiscreteScheduler extends FlowSchedulerBase implement
     const c = this.config;
     const T = c.num_train_timesteps as number;
     const given = { sigmas: opts.sigmas, timesteps: opts.timesteps };
-    if (c.use_dynamic_shifting && opts.mu === undefined) throw new ArgumentError("mu", "must be given when use_dynamic_shifting is true (calculateShift(imageSeqLen) gives it)");
-    if (opts.mu !== undefined && !Number.isFinite(opts.mu)) throw new ArgumentError("mu", `must be a finite number, got ${opts.mu}`);
+    let mu = opts.mu;
+    if (opts.imageSeqLen !== undefined) {
+      // the pipelines' calculate_shift: mu linear in the token count between the config's two anchors
+      if (mu !== undefined) throw new ArgumentError("imageSeqLen", "and mu both set mu: give one");
+      if (!Number.isInteger(opts.imageSeqLen) || opts.imageSeqLen < 1) throw new ArgumentError("imageSeqLen", `must be an integer >= 1, got ${opts.imageSeqLen}`);
+      for (const k of ["base_shift", "max_shift"]) if (c[k] === null) throw new ArgumentError(k, "is null: imageSeqLen needs it to compute mu (pass mu instead)");
+      mu = calculateShift(opts.imageSeqLen, c.base_image_seq_len as number, c.max_image_seq_len as number, c.base_shift as number, c.max_shift as number);
+    }
+    if (c.use_dynamic_shifting && mu === undefined) throw new ArgumentError("mu", "must be given when use_dynamic_shifting is true (or imageSeqLen, from which it is computed)");
+    if (mu !== undefined && !Number.isFinite(mu)) throw new ArgumentError("mu", `must be a finite number, got ${mu}`);
     if (given.sigmas && given.timesteps && given.sigmas.length !== given.timesteps.length) {
       throw new ArgumentError("sigmas", `has ${given.sigmas.length} values but timesteps has ${given.timesteps.length}; they must match`);
     }
@@ -111,7 +119,7 @@ export class FlowMatchEulerDiscreteScheduler extends FlowSchedulerBase implement
       sigmas = npLinspace(this.sigmaMax * T, this.sigmaMin * T, n).map((t) => t / T);
     }
     // 2. shifting: SD3's fixed shift, or the resolution-dependent one at mu
-    if (c.use_dynamic_shifting) sigmas = sigmas.map((s) => timeShift(c.time_shift_type as "exponential" | "linear", opts.mu as number, s, r));
+    if (c.use_dynamic_shifting) sigmas = sigmas.map((s) => timeShift(c.time_shift_type as "exponential" | "linear", mu as number, s, r));
     else sigmas = sigmas.map((s) => shiftSigma(s, this.shift, r));
     // 3. LTX-Video's stretch to a terminal sigma; a lone sigma is both ends, where the stretch is 0 / 0
     //    (diffusers gh-14411: one step with shift_terminal gave NaN), so it is left as it is

@@ -19,6 +19,11 @@ export interface SetTimestepsOptions {
   sigmas?: ArrayLike<number>;
   /** Dynamic shifting's mu (flow matching with `use_dynamic_shifting`). */
   mu?: number;
+  /**
+   * Flow matching with `use_dynamic_shifting`: the image's latent token count, from which mu is computed as
+   * diffusers' pipelines do (calculate_shift with the config's base/max shift and sequence lengths).
+   */
+  imageSeqLen?: number;
   /** ScoreSdeVe's final time (diffusers' `sampling_eps=` of set_timesteps), overriding the config's. */
   samplingEps?: number;
 }

@@ -232,6 +232,17 @@ describe("FlowMatchEulerDiscreteScheduler: the tables", () => {
     expect(def.sigmas[3]).toBe(f32(0.001)); // mu = 0 (e^0 = 1) shifts nothing
   });
 
+  it("imageSeqLen computes mu as diffusers' pipelines do (calculate_shift with the config's anchors)", () => {
+    const c = { use_dynamic_shifting: true, base_shift: 0.25, max_shift: 0.75 };
+    const a = make(c);
+    const b = make(c);
+    a.setTimesteps(6, { imageSeqLen: 1024 });
+    b.setTimesteps(6, { mu: calculateShift(1024, 256, 4096, 0.25, 0.75) });
+    expect(Array.from(a.sigmas)).toEqual(Array.from(b.sigmas));
+    expectArgumentError(() => a.setTimesteps(6, { imageSeqLen: 1024, mu: 1 }), "imageSeqLen", "give one");
+    expectArgumentError(() => make({ ...c, base_shift: null }).setTimesteps(6, { imageSeqLen: 1024 }), "base_shift", "null");
+  });
+
   it("calculateShift is linear from base_shift at base_image_seq_len to max_shift at max_image_seq_len", () => {
     expect(calculateShift(256)).toBeCloseTo(0.5, 12);
     expect(calculateShift(4096)).toBeCloseTo(1.15, 12);
