@@ -19,6 +19,8 @@ export {
   conversionCoefficients,
   convertPrediction,
   vpFromVeSigma,
+  flowFromVeSigma,
+  flowToX0,
   type Prediction,
 } from "./denoiser/conversions.ts";
 export { dexp, dexpm1, dlog, dlog1p, dpow, dsin, dcos, dsigmoid } from "./math/detmath.ts";
@@ -105,7 +107,7 @@ export { ScoreMLP, DEFAULT_MLP, type MLPConfig } from "./nn/mlp.ts";
 export { UNet, MNIST_UNET, type UNetConfig } from "./nn/unet.ts";
 export { Transformer, type TransformerConfig } from "./nn/transformer.ts";
 export * as discrete from "./discrete/index.ts";
-export { edmPreconditioner, vpPreconditioner, PARAMETERIZATIONS, type Preconditioner, type Parameterization, type Coefficients } from "./denoiser/precondition.ts";
+export { edmPreconditioner, vpPreconditioner, flowPreconditioner, PARAMETERIZATIONS, type Preconditioner, type Parameterization, type Coefficients } from "./denoiser/precondition.ts";
 export { preconditionedForward, type Network } from "./denoiser/network.ts";
 export { networkDenoiser, type InferenceOptions } from "./denoiser/network-denoiser.ts";
 export { batchLoss, diffusionLoss, drawLossBatch, type LossBatch, type LossConfig, type SigmaSampling, type Weighting } from "./train/loss.ts";

@@ -12,7 +12,7 @@ import { VPCosine, VPLinear } from "./schedule/continuous.ts";
 import type { LabelledDenoiser } from "./denoiser/contract.ts";
 import type { Network } from "./denoiser/network.ts";
 import { networkDenoiser, type InferenceOptions } from "./denoiser/network-denoiser.ts";
-import { edmPreconditioner, vpPreconditioner, type Preconditioner } from "./denoiser/precondition.ts";
+import { edmPreconditioner, flowPreconditioner, vpPreconditioner, type Preconditioner } from "./denoiser/precondition.ts";
 import { BufferPool } from "./autograd/pool.ts";
 import { ArgumentError } from "./validate.ts";
 
@@ -21,7 +21,9 @@ export type NetworkConfig = MLPConfig | UNetConfig;
 /** How the preconditioning is described in a model file. */
 export type PrecondSpec =
   | { parameterization: "edm"; sigmaData: number; sigmaMin: number; sigmaMax: number }
-  | { parameterization: "eps" | "x0" | "v"; schedule: { kind: "discrete"; betas: BetaScheduleName; T: number } | { kind: "vp-linear" | "vp-cosine" } };
+  | { parameterization: "eps" | "x0" | "v"; schedule: { kind: "discrete"; betas: BetaScheduleName; T: number } | { kind: "vp-linear" | "vp-cosine" } }
+  /** A rectified-flow velocity model (x_t = (1 - t) x0 + t eps, v = eps - x0), trained on t in [tMin, tMax]. */
+  | { parameterization: "flow"; schedule: { kind: "rectified-flow" }; tMin: number; tMax: number };
 
 export function buildNetwork(config: NetworkConfig): ScoreMLP | UNet {
   if (!config || typeof config !== "object") throw new ArgumentError("config", "must be a network config object");
@@ -32,6 +34,7 @@ export function buildNetwork(config: NetworkConfig): ScoreMLP | UNet {
 
 export function buildPreconditioner(spec: PrecondSpec): Preconditioner {
   if (spec.parameterization === "edm") return edmPreconditioner(spec.sigmaData, spec.sigmaMin, spec.sigmaMax);
+  if (spec.parameterization === "flow") return flowPreconditioner(spec.tMin, spec.tMax);
   const s = spec.schedule;
   const schedule = s.kind === "discrete" ? discreteSchedule(s.betas, { T: s.T }) : s.kind === "vp-linear" ? new VPLinear() : new VPCosine();
   return vpPreconditioner(spec.parameterization, schedule);

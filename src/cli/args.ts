@@ -169,6 +169,9 @@ export interface TrainArgs {
   threads: number | "auto";
   /** Gradient shards per batch (default: 8 for the image presets, 1 for toy); part of what a seed reproduces. */
   shards?: number;
+  /** --objective flow: train a rectified-flow velocity model (flow matching). */
+  objective?: "preset" | "flow";
+  tSampling?: "logit-normal" | "uniform";
 }
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
@@ -193,12 +196,16 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
       fp16: { type: "boolean", default: false },
       threads: { type: "string" },
       shards: { type: "string" },
+      objective: { type: "string" },
+      "t-sampling": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
     allowPositionals: false,
   });
   const dataset = v.dataset ?? "mnist";
+  const objective = v.objective === undefined ? undefined : oneOf("--objective", v.objective, ["preset", "flow"] as const);
+  if (v["t-sampling"] !== undefined && objective !== "flow") throw new ArgumentError("--t-sampling", "applies to --objective flow");
   const out = v.out ?? "out/model.safetensors";
   if (!out.endsWith(".safetensors")) throw new ArgumentError("--out", `must end in .safetensors, got ${JSON.stringify(out)}`);
   if (v.checkpoint !== undefined && !v.checkpoint.endsWith(".safetensors")) {
@@ -224,6 +231,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     fp16: v.fp16!,
     threads: v.threads === undefined || v.threads === "auto" ? "auto" : intOpt("threads", v.threads, 1, 1, 64),
     shards: v.shards === undefined ? undefined : intOpt("shards", v.shards, 1, 1, 4096),
+    objective,
+    tSampling: v["t-sampling"] === undefined ? undefined : oneOf("--t-sampling", v["t-sampling"], ["logit-normal", "uniform"] as const),
   };
 }
 

@@ -126,6 +126,9 @@ Options:
   --label-dropout X       probability of training without the label, for guidance (default 0.1)
   --seed N                integer >= 0 (default 0); the same seed gives the same weights
   --checkpoint-every N    write the training checkpoint every N steps (default 200)
+  --objective flow        flow matching: learn the rectified-flow velocity eps - x0 on x_t = (1-t) x0 + t eps
+                          (the model file records it; 'sample' reads it with any sampler). Default: preset
+  --t-sampling KIND       with --objective flow: logit-normal (SD3, m = 0, s = 1; default) or uniform t
   --out FILE              model file written at the end (default out/model.safetensors)
   --checkpoint FILE       training state for --resume (default: FILE with .ckpt.safetensors)
   --resume                continue from the checkpoint if it exists (same settings required)
@@ -141,6 +144,7 @@ only by a run that reaches its last step.
 
 Examples:
   edge-diffusion train --dataset moons --steps 2000 --out out/moons.safetensors
+  edge-diffusion train --dataset moons --steps 2000 --objective flow --out out/moons-flow.safetensors
   edge-diffusion train --dataset mnist --steps 3000 --out models/mnist.safetensors --fp16 --resume`;
 
 async function trainCmd(argv: string[]): Promise<void> {

@@ -20,7 +20,8 @@ import { autoThreads, nodeTrainGradients } from "../node/train-workers.ts";
 import type { ParallelGradients } from "../train-parallel/pool.ts";
 import { packCheckpoint, type ParamMap } from "../io/checkpoint.ts";
 import { checkWritable, writeOutput } from "./files.ts";
-import { buildNetwork, buildPreconditioner, paramMap, saveModel } from "../model.ts";
+import { buildNetwork, buildPreconditioner, paramMap, saveModel, type PrecondSpec } from "../model.ts";
+import { RectifiedFlow } from "../schedule/flow.ts";
 import { defaultPreset, presetConfig, PRESET_NAMES, type PresetName } from "../presets.ts";
 import { Rng } from "../rng.ts";
 import { AdamW, EMA } from "../train/optim.ts";
@@ -57,7 +58,18 @@ export interface TrainCliOptions {
   threads?: number | "auto";
   /** Gradient shards per batch (default DEFAULT_SHARDS for image presets, 1 for toy), capped at the batch; recorded in the checkpoint. */
   shards?: number;
+  /**
+   * What the network learns: "preset" (default: the preset's preconditioning, EDM for the shipped
+   * presets) or "flow" (rectified-flow velocity, flow matching; the model file records it, so `sample`
+   * reads the model as one).
+   */
+  objective?: "preset" | "flow";
+  /** With objective "flow": how t is drawn, "logit-normal" (SD3's m = 0, s = 1; default) or "uniform". */
+  tSampling?: "logit-normal" | "uniform";
 }
+
+/** Flow matching trains on t in [FLOW_T_MIN, 1 - FLOW_T_MIN] (the loss's uniform draw keeps 1e-3 off t = 0). */
+const FLOW_T_MIN = 1e-3;
 
 const fromDataset = (ds: Dataset) => ({ data: { images: ds.images, shape: ds.shape, labels: ds.labels }, numClasses: ds.labels ? (ds.numClasses ?? 0) : 0, image: true });
 
@@ -129,7 +141,7 @@ export function resumeCommand(o: TrainCliOptions, preset: PresetName): string {
   const flags: [string, string | number | undefined][] = [
     ["dataset", o.dataset], ["preset", preset], ["steps", o.steps], ["batch", o.batch], ["lr", o.lr], ["warmup", o.warmup], ["ema", o.ema],
     ["label-dropout", o.labelDropout], ["seed", o.seed], ["checkpoint-every", o.checkpointEvery], ["size", o.size], ["channels", o.channels],
-    ["shards", o.shards], ["threads", o.threads], ["out", o.out], ["checkpoint", o.checkpoint],
+    ["shards", o.shards], ["threads", o.threads], ["out", o.out], ["checkpoint", o.checkpoint], ["objective", o.objective], ["t-sampling", o.tSampling],
   ];
   const words = flags.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [`--${k}`, shellWord(String(v))]);
   return [program, "train", ...words, ...(o.fp16 ? ["--fp16"] : []), "--resume"].join(" ");
@@ -227,7 +239,12 @@ async function trainRun(o: TrainCliOptions, report: (p: Progress) => void, stop:
     if (!(e instanceof ArgumentError) || e.arg !== "image.size") throw e;
     throw new ArgumentError(o.dataset.startsWith("folder:") ? "--size" : "--dataset", `${e.message.slice(e.arg.length + 2)} (images of ${o.dataset})`);
   }
-  const { config, precond: precondSpec } = spec;
+  const objective = oneOf("--objective", o.objective ?? "preset", ["preset", "flow"] as const);
+  if (o.tSampling !== undefined && objective !== "flow") throw new ArgumentError("--t-sampling", "applies to --objective flow");
+  const tSampling = oneOf("--t-sampling", o.tSampling ?? "logit-normal", ["logit-normal", "uniform"] as const);
+  const config = spec.config;
+  // flow matching: the preset's network, read as a rectified-flow velocity model (model.ts PrecondSpec)
+  const precondSpec: PrecondSpec = objective === "flow" ? { parameterization: "flow", schedule: { kind: "rectified-flow" }, tMin: FLOW_T_MIN, tMax: 1 - FLOW_T_MIN } : spec.precond;
   const net = buildNetwork(config).initialize(o.seed);
   const precond = buildPreconditioner(precondSpec);
   const params = net.parameters();
@@ -236,7 +253,7 @@ async function trainRun(o: TrainCliOptions, report: (p: Progress) => void, stop:
   // Image presets default to 8 (balanced on 1, 2, 4 or 8 threads); the toy MLP's steps are too small
   // for threads to pay, so it defaults to one shard and this thread.
   const shards = Math.min(int("--shards", o.shards ?? (preset === "toy" ? 1 : DEFAULT_SHARDS), 1, 4096), batch);
-  const recorded = { ...hyper, shards, ...(imageShape ?? {}) }; // what a checkpoint stores of the settings
+  const recorded = { ...hyper, shards, ...(imageShape ?? {}), ...(objective === "flow" ? { objective, tSampling } : {}) }; // what a checkpoint stores of the settings
   const adamOpts = { lr: o.lr, warmup: o.warmup, clip: 1 };
   let adam = new AdamW(params, adamOpts);
   let ema = new EMA(params, o.ema);
@@ -245,6 +262,11 @@ async function trainRun(o: TrainCliOptions, report: (p: Progress) => void, stop:
   if (o.resume && existsSync(o.checkpoint)) {
     const ck = loadCheckpointFile(o.checkpoint);
     const meta = ck.meta as { train?: Record<string, unknown>; step?: number; seconds?: number };
+    // the objective: checkpoints from before --objective were trained with the preset's
+    const ckObjective = meta.train?.objective ?? "preset";
+    if (ckObjective !== objective || (objective === "flow" && meta.train?.tSampling !== tSampling)) {
+      throw new ArgumentError("--objective", `is ${objective}${objective === "flow" ? ` (--t-sampling ${tSampling})` : ""} but the checkpoint ${o.checkpoint} was trained with ${String(ckObjective)}${ckObjective === "flow" ? ` (--t-sampling ${String(meta.train?.tSampling)})` : ""}; resume with the same settings`);
+    }
     // size and channels: checked where the checkpoint records them (those written before --size did not)
     const shape = image ? { size: imageShape!.size, channels: imageShape!.channels } : {};
     for (const [k, v] of [...Object.entries(hyper), ...Object.entries(shape).filter(([k2]) => meta.train?.[k2] !== undefined)]) {
@@ -265,7 +287,11 @@ async function trainRun(o: TrainCliOptions, report: (p: Progress) => void, stop:
     const info = (meta as { info?: { finalLoss?: unknown } }).info;
     if (typeof info?.finalLoss === "number") lastLoss = info.finalLoss;
   }
-  const loss: LossConfig = { sigmas: { kind: "lognormal", pMean: -1.2, pStd: 1.2 }, weighting: { kind: "simple" }, labelDropout: numClasses > 0 ? o.labelDropout : 0 };
+  // flow matching regresses the velocity eps - x0 (the flow preconditioner's target) at t drawn uniformly or
+  // logit-normally (Esser et al. 2024, SD3); otherwise EDM's log-normal sigma (Karras et al. 2022, Table 1)
+  const sigmas: LossConfig["sigmas"] =
+    objective !== "flow" ? { kind: "lognormal", pMean: -1.2, pStd: 1.2 } : tSampling === "uniform" ? { kind: "uniform-t", schedule: new RectifiedFlow() } : { kind: "logit-normal", m: 0, s: 1 };
+  const loss: LossConfig = { sigmas, weighting: { kind: "simple" }, labelDropout: numClasses > 0 ? o.labelDropout : 0 };
   // data-parallel: the shards on worker threads (the parameters move into shared memory); a pool that
   // cannot start under "auto" falls back to this thread, with the same bytes
   const threadsWanted = o.threads === "auto" ? autoThreads() : int("--threads", o.threads ?? 1, 1, 64);

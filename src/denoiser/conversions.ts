@@ -5,6 +5,8 @@
 //   eps   = (0, 1)
 //   v     = (-sigma, alpha)        v = alpha eps - sigma x0  (Salimans & Ho 2022, "progressive distillation")
 //   score = (0, -1/sigma)          grad log q(x_t | x_0) = -eps / sigma  (Song et al. 2021; Vincent 2011)
+//   flow  = (-1, 1)                v_flow = eps - x0, the rectified-flow velocity dx_t/dt on the path
+//                                  x_t = (1 - t) x0 + t eps (Liu et al. 2023; Lipman et al. 2023; SD3)
 // Given x and a prediction p of kind F, solve [alpha sigma; f0 f1] [x0; eps] = [x; p] and recombine as
 // kind G: out = cx x + cp p. One formula covers all 16 conversions, so they cannot drift apart; every
 // wrapper and preconditioner of this folder takes its coefficients from here (vpToX0 for VP networks).
@@ -12,8 +14,8 @@
 import type { PerItem } from "../process.ts";
 import { ArgumentError, f32, finite, itemSize, oneOf, sameLength } from "../validate.ts";
 
-export type Prediction = "eps" | "x0" | "v" | "score";
-export const PREDICTIONS: readonly Prediction[] = ["eps", "x0", "v", "score"];
+export type Prediction = "eps" | "x0" | "v" | "score" | "flow";
+export const PREDICTIONS: readonly Prediction[] = ["eps", "x0", "v", "score", "flow"];
 
 function basis(kind: Prediction, alpha: number, sigma: number): [number, number] {
   switch (kind) {
@@ -25,6 +27,8 @@ function basis(kind: Prediction, alpha: number, sigma: number): [number, number]
       return [-sigma, alpha];
     case "score":
       return [0, -1 / sigma];
+    case "flow":
+      return [-1, 1];
   }
 }
 
@@ -111,6 +115,27 @@ export function veScale(sigmaVe: number): number {
  */
 export function vpToX0(kind: Prediction, sigmaVe: number): { alpha: number; sigma: number; cx: number; cp: number } {
   const { alpha, sigma } = vpFromVeSigma(sigmaVe);
+  const [cx, cp] = conversionCoefficients(kind, "x0", alpha, sigma);
+  return { alpha, sigma, cx, cp };
+}
+
+/**
+ * alpha and sigma of the rectified-flow point whose VE-space noise level is sigmaVe: t = sigmaVe / (1 + sigmaVe),
+ * alpha = 1 - t = 1 / (1 + sigmaVe), sigma = t (x_t = alpha x_ve): how a flow network is called from a VE sampler.
+ */
+export function flowFromVeSigma(sigmaVe: number): { alpha: number; sigma: number } {
+  finite("sigmaVe", sigmaVe);
+  if (sigmaVe < 0) throw new ArgumentError("sigmaVe", `must be >= 0, got ${sigmaVe}`);
+  const alpha = 1 / (1 + sigmaVe);
+  return { alpha, sigma: sigmaVe * alpha };
+}
+
+/**
+ * How a flow-path network is read from a VE-space sampler (the flow twin of vpToX0): at VE level sigmaVe it
+ * sees x_t = alpha x, predicts `kind` in flow terms, and x0 = cx x_t + cp pred (for the velocity: x0 = x_t - t v).
+ */
+export function flowToX0(kind: Prediction, sigmaVe: number): { alpha: number; sigma: number; cx: number; cp: number } {
+  const { alpha, sigma } = flowFromVeSigma(sigmaVe);
   const [cx, cp] = conversionCoefficients(kind, "x0", alpha, sigma);
   return { alpha, sigma, cx, cp };
 }

@@ -11,14 +11,17 @@
 // is x0 = x - sigma eps; for v, x0 = alpha x_vp - sigma_vp v (Salimans & Ho 2022).
 // EDM:   c_skip = sd^2/(s^2+sd^2), c_out = s sd / sqrt(s^2+sd^2), c_in = 1/sqrt(s^2+sd^2), c_noise = ln(s)/4.
 // A VP model's c_noise is its time t: the discrete timestep (1..T) or continuous t at that log-SNR.
+// A flow model (rectified flow, velocity v = eps - x0) sees x_t = x / (1 + sigma) at t = sigma / (1 + sigma)
+// and x0 = x_t - t v: c_in = 1 / (1 + sigma), c_skip = c_in, c_out = -t, c_noise = t. Its loss target
+// (x0 - c_skip x) / c_out is then eps - x0, the flow-matching regression (Lipman et al. 2023; SD3).
 
 import { dlog } from "../math/detmath.ts";
 import type { Schedule } from "../schedule/types.ts";
 import { ArgumentError, oneOf, positive } from "../validate.ts";
-import { vpToX0 } from "./conversions.ts";
+import { flowToX0, vpToX0 } from "./conversions.ts";
 
-export type Parameterization = "eps" | "x0" | "v" | "edm";
-export const PARAMETERIZATIONS: readonly Parameterization[] = ["eps", "x0", "v", "edm"];
+export type Parameterization = "eps" | "x0" | "v" | "edm" | "flow";
+export const PARAMETERIZATIONS: readonly Parameterization[] = ["eps", "x0", "v", "edm", "flow"];
 
 export interface Coefficients {
   cSkip: number;
@@ -75,5 +78,24 @@ export function edmPreconditioner(sigmaData = 0.5, sigmaMin = 0.002, sigmaMax = 
       return { cSkip: sd2 / (s2 + sd2), cOut: (sigma * sigmaData) / r, cIn: 1 / r, cNoise: dlog(sigma) / 4 };
     },
     toJSON: () => ({ parameterization: "edm", sigmaData, sigmaMin, sigmaMax }),
+  };
+}
+
+/**
+ * A rectified-flow velocity model (x_t = (1 - t) x0 + t eps, v = eps - x0) trained on t in [tMin, tMax]:
+ * the coefficients come from conversions.ts (flowToX0), c_noise is t itself.
+ */
+export function flowPreconditioner(tMin = 1e-3, tMax = 1 - 1e-3): Preconditioner {
+  if (!(tMin > 0 && tMax < 1 && tMax > tMin)) throw new ArgumentError("tMax", `must satisfy 0 < tMin < tMax < 1, got tMin ${tMin}, tMax ${tMax}`);
+  return {
+    parameterization: "flow",
+    sigmaMin: tMin / (1 - tMin),
+    sigmaMax: tMax / (1 - tMax),
+    at(sigma: number): Coefficients {
+      positive("sigma", sigma);
+      const { alpha, sigma: t, cx, cp } = flowToX0("flow", sigma);
+      return { cSkip: cx * alpha, cOut: cp, cIn: alpha, cNoise: t };
+    },
+    toJSON: () => ({ parameterization: "flow", tMin, tMax }),
   };
 }

@@ -7,7 +7,7 @@ import { dlog } from "../math/detmath.ts";
 import type { DiscreteSchedule } from "../schedule/discrete.ts";
 import { ArgumentError, oneOf, positive } from "../validate.ts";
 import type { LabelledDenoiser } from "./contract.ts";
-import { conversionCoefficients, PREDICTIONS, vpToX0, type Prediction } from "./conversions.ts";
+import { conversionCoefficients, flowToX0, PREDICTIONS, vpToX0, type Prediction } from "./conversions.ts";
 import { edmPreconditioner } from "./precondition.ts";
 
 /** A network: input batch, one noise-conditioning value per item (t, c_noise, ...), batch, optional labels. */
@@ -24,9 +24,10 @@ export interface PredictionOptions {
   prediction: Prediction;
   /**
    * "vp": the model sees x_vp = alpha x with alpha = 1 / sqrt(1 + sigma^2) (DDPM-style networks);
-   * "ve": it sees x itself (NCSN-style).
+   * "ve": it sees x itself (NCSN-style); "flow": it sees x_t = x / (1 + sigma) on the rectified-flow
+   * path at t = sigma / (1 + sigma) (SD3, FLUX).
    */
-  space: "vp" | "ve";
+  space: "vp" | "ve" | "flow";
   /** The model's noise input for a VE sigma (e.g. the DDPM timestep, or log sigma / 4). */
   cNoise: (sigma: number) => number;
   /** Clamp the x0 estimate to [-clip, clip] (diffusers' clip_sample). */
@@ -40,21 +41,22 @@ export interface PredictionOptions {
 export function predictionDenoiser(model: Model, opts: PredictionOptions): LabelledDenoiser {
   if (typeof model !== "function") throw new ArgumentError("model", "must be a function");
   oneOf("prediction", opts.prediction, PREDICTIONS);
-  oneOf("space", opts.space, ["vp", "ve"] as const);
+  oneOf("space", opts.space, ["vp", "ve", "flow"] as const);
   if (typeof opts.cNoise !== "function") throw new ArgumentError("cNoise", "must be a function of sigma");
   if (opts.clip !== undefined) positive("clip", opts.clip);
-  const vp = opts.space === "vp";
+  const scaled = opts.space !== "ve";
+  const toX0 = opts.space === "flow" ? flowToX0 : vpToX0;
   return (x: Float32Array, sigma: Float64Array, batch: number, labels?: Int32Array) => {
     const n = x.length / batch;
     const cn = new Float64Array(batch);
     const cx = new Float64Array(batch);
     const cp = new Float64Array(batch);
-    const xin = vp ? new Float32Array(x.length) : x;
+    const xin = scaled ? new Float32Array(x.length) : x;
     for (let b = 0; b < batch; b++) {
       cn[b] = opts.cNoise(sigma[b]);
-      if (vp) {
-        // the network sees x_vp = alpha x and predicts in VP terms
-        const c = vpToX0(opts.prediction, sigma[b]);
+      if (scaled) {
+        // the network sees x_vp = alpha x (or the flow's x_t = alpha x) and predicts in its own terms
+        const c = toX0(opts.prediction, sigma[b]);
         [cx[b], cp[b]] = [c.cx, c.cp];
         for (let j = b * n; j < (b + 1) * n; j++) xin[j] = c.alpha * x[j];
       } else [cx[b], cp[b]] = conversionCoefficients(opts.prediction, "x0", 1, sigma[b]);

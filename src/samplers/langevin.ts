@@ -62,6 +62,30 @@ export function sampleLangevin(denoiser: Denoiser, x: Float32Array, sigmas: Arra
   return loop.finish(xc);
 }
 
+/**
+ * One Langevin corrector step (Song et al. 2021, Alg. 4 line 6) on items [from, to) of x:
+ * out = x + eps s + sqrt(2 eps) z with the score s = (den - x) / sigma^2 (Tweedie). A caller holding the
+ * score itself passes den = x + s and sigma = 1 (diffusers' ScoreSdeVeScheduler.step_correct).
+ */
+export function langevinStep(out: Float32Array, x: Float32Array, den: ArrayLike<number>, sigma: number, eps: number, z: Float32Array, from = 0, to = out.length): void {
+  const sd = Math.sqrt(2 * eps);
+  for (let j = from; j < to; j++) out[j] = x[j] + (eps * (den[j] - x[j])) / (sigma * sigma) + sd * z[j];
+}
+
+/**
+ * One predictor step of the VE reverse SDE with variance increment v (Song et al. 2021, eq. 46 reverse
+ * diffusion: v = sigma^2 - sigma'^2; Euler-Maruyama: v = 2 sigma (sigma - sigma')): the mean
+ * x + v s, s = (den - x) / sigma^2, written to `mean` when given, plus sqrt(v) z into `out`.
+ */
+export function predictorStep(out: Float32Array, x: Float32Array, den: ArrayLike<number>, sigma: number, v: number, z: Float32Array, mean?: Float32Array): void {
+  const sd = Math.sqrt(v);
+  for (let j = 0; j < out.length; j++) {
+    const m = x[j] + (v * (den[j] - x[j])) / (sigma * sigma);
+    if (mean) mean[j] = m;
+    out[j] = m + sd * z[j];
+  }
+}
+
 /** From this many values per item on, samplePc's "auto" uses the per-item norms of Alg. 4 (PcOptions.snrNorm). */
 export const PC_ITEM_NORM_MIN_SIZE = 256;
 
@@ -122,9 +146,7 @@ export function samplePc(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<
           z2 += z[j] * z[j];
         }
         const ratio = snrNorm === "expected" ? snr * s : g2 > 0 ? (snr * Math.sqrt(z2)) / Math.sqrt(g2) : 0;
-        const eps = 2 * ratio * ratio;
-        const sd = Math.sqrt(2 * eps);
-        for (let j = b * m; j < (b + 1) * m; j++) next[j] = xc[j] + (eps * (den[j] - xc[j])) / (s * s) + sd * z[j];
+        langevinStep(next, xc, den, s, 2 * ratio * ratio, z, b * m, (b + 1) * m);
       }
       xc = next;
     }
@@ -137,9 +159,7 @@ export function samplePc(denoiser: Denoiser, x: Float32Array, sigmas: ArrayLike<
       next.set(xc);
     } else {
       const v = predictor === "reverseDiffusion" ? s * s - sn * sn : 2 * s * (s - sn);
-      const sd = Math.sqrt(v);
-      const z = loop.noise(i);
-      for (let j = 0; j < n; j++) next[j] = xc[j] + (v * (den[j] - xc[j])) / (s * s) + sd * z[j];
+      predictorStep(next, xc, den, s, v, loop.noise(i));
     }
     xc = next;
     loop.after(i, xc, den);

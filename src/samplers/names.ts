@@ -42,6 +42,9 @@ const ALIASES: Record<string, SamplerAlias> = {
   UniPCMultistepScheduler: { sampler: "unipc" },
   DEISMultistepScheduler: { sampler: "deis" },
   SASolverScheduler: { sampler: "sa_solver" },
+  // flow matching: Euler on the flow is the VE Euler step (the same samples); Heun differs by its coordinates
+  FlowMatchEulerDiscreteScheduler: { sampler: "euler" },
+  FlowMatchHeunDiscreteScheduler: { sampler: "heun" },
   // AUTOMATIC1111 (sd-webui) menu names
   Euler: { sampler: "euler" },
   "Euler a": { sampler: "euler_ancestral" },

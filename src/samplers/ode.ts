@@ -44,11 +44,13 @@ export function churn(loop: Loop, i: number, x: Float32Array, o: Record<string, 
 }
 
 /**
- * One Euler step of the PF-ODE (EDM, Karras et al. 2022, Alg. 2 line 8 with d = (x - D) / sigma):
- * x' = x + (sigmaNext - sigma)(x - D) / sigma, in float64, rounded once into `out`. sampleEuler and
- * diffusers' EulerDiscreteScheduler / EDMEulerScheduler step this way.
+ * One Euler step of the PF-ODE dx/dsigma = (x - D) / sigma (EDM eq. 4, k-diffusion's to_d) from sigma to
+ * sigmaNext: out = x + h (x - den) / sigma, h = sigmaNext - sigma. The same step is flow matching's Euler
+ * step on the rectified-flow path x_t = (1 - t) x0 + t eps with sigma = t: there x - D = t v, so
+ * (x - D) / t is the velocity v = eps - x0 (Liu et al. 2023; Esser et al. 2024, SD3), and diffusers'
+ * FlowMatchEulerDiscreteScheduler steps with it (src/diffusers/schedulers/flow-euler.ts).
  */
-export function eulerStep(out: Float32Array, x: Float32Array, den: Float32Array, sigma: number, sigmaNext: number): void {
+export function eulerStep(out: Float32Array, x: Float32Array, den: ArrayLike<number>, sigma: number, sigmaNext: number): void {
   const h = sigmaNext - sigma;
   for (let j = 0; j < out.length; j++) out[j] = x[j] + (h * (x[j] - den[j])) / sigma;
 }
@@ -57,7 +59,7 @@ export function eulerStep(out: Float32Array, x: Float32Array, den: Float32Array,
  * Heun's predictor (EDM Alg. 2 lines 7-8): the Euler step into `out`; returns the slope
  * d = (x - D) / sigma in float64 for the corrector.
  */
-export function heunPredict(out: Float32Array, x: Float32Array, den: Float32Array, sigma: number, sigmaNext: number): Float64Array {
+export function heunPredict(out: Float32Array, x: Float32Array, den: ArrayLike<number>, sigma: number, sigmaNext: number): Float64Array {
   const n = out.length;
   const d = new Float64Array(n);
   const h = sigmaNext - sigma;
@@ -78,7 +80,7 @@ export function heunCorrect(
   x: Float32Array,
   d: Float64Array,
   xPred: Float32Array,
-  den2: Float32Array,
+  den2: ArrayLike<number>,
   sigma: number,
   sigmaNext: number,
 ): void {

@@ -21,3 +21,4 @@ export {
   uniformTimeSigmas,
   type TimestepSpacing,
 } from "./sigmas.ts";
+export { RectifiedFlow, flowTOfVeSigma, flowVeSigma } from "./flow.ts";

@@ -3,7 +3,10 @@
 // (x0 - c_skip x) / c_out with per-item weight w(sigma).
 //
 // Noise levels: "uniform-t" draws t uniformly from a VP schedule (DDPM: t ~ U{1..T}; continuous:
-// U[t_eps, 1]); "lognormal" draws ln sigma ~ N(pMean, pStd^2) (EDM, Table 1).
+// U[t_eps, 1]; on the rectified-flow schedule, flow matching's uniform t); "lognormal" draws
+// ln sigma ~ N(pMean, pStd^2) (EDM, Table 1); "logit-normal" draws the rectified-flow time t with
+// logit(t) ~ N(m, s^2), density pi(t) = exp(-(logit t - m)^2 / (2 s^2)) / (s sqrt(2 pi) t (1 - t))
+// (Esser et al. 2024, SD3, sec. 3.1, "logit-normal sampling"; their default m = 0, s = 1).
 // Weights: "simple" is 1 on F's target (DDPM's eps-MSE, v-MSE, x0-MSE; EDM's lambda = 1/c_out^2 gives
 // the same); "min-snr" multiplies the x0-space error by min(SNR, gamma) (Hang et al. 2023), i.e.
 // w = min(SNR, gamma) c_out^2 on F's target, with SNR = 1/sigma^2.
@@ -15,9 +18,12 @@ import type { Preconditioner } from "../denoiser/precondition.ts";
 import { dexp } from "../math/detmath.ts";
 import type { Rng } from "../rng.ts";
 import type { Schedule } from "../schedule/types.ts";
-import { ArgumentError, inRange, int, positive } from "../validate.ts";
+import { ArgumentError, finite, inRange, int, positive } from "../validate.ts";
 
-export type SigmaSampling = { kind: "uniform-t"; schedule: Schedule } | { kind: "lognormal"; pMean: number; pStd: number };
+export type SigmaSampling =
+  | { kind: "uniform-t"; schedule: Schedule }
+  | { kind: "lognormal"; pMean: number; pStd: number }
+  | { kind: "logit-normal"; m: number; s: number };
 export type Weighting = { kind: "simple" } | { kind: "min-snr"; gamma: number };
 
 export interface LossConfig {
@@ -41,8 +47,14 @@ export function drawSigmas(s: SigmaSampling, u: Float64Array, z: Float64Array): 
   } else if (s.kind === "lognormal") {
     positive("pStd", s.pStd);
     for (let i = 0; i < u.length; i++) out[i] = dexp(s.pMean + s.pStd * z[i]);
+  } else if (s.kind === "logit-normal") {
+    // t = sigmoid(m + s z) on the flow path is sigma_ve = t / (1 - t) = e^(m + s z): the VE level is
+    // log-normal, so SD3's logit-normal t and EDM's log-normal sigma are one family (m = P_mean, s = P_std)
+    finite("m", s.m);
+    positive("s", s.s);
+    for (let i = 0; i < u.length; i++) out[i] = dexp(s.m + s.s * z[i]);
   } else {
-    throw new ArgumentError("sigmas.kind", `must be "uniform-t" or "lognormal", got ${JSON.stringify((s as { kind: unknown }).kind)}`);
+    throw new ArgumentError("sigmas.kind", `must be "uniform-t", "lognormal" or "logit-normal", got ${JSON.stringify((s as { kind: unknown }).kind)}`);
   }
   return out;
 }

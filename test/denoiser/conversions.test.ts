@@ -1,4 +1,4 @@
-// Parameterizations (src/denoiser/conversions.ts): eps, x0, v and score against formulas written out here, round trips in
+// Parameterizations (src/denoiser/conversions.ts): eps, x0, v, score and the flow velocity against formulas written out here, round trips in
 // float32 with a tolerance propagated from the coefficients, composition, and the undefined conversions.
 
 import fc from "fast-check";
@@ -10,7 +10,7 @@ import { EPS64, U32 } from "../support/ulp.ts";
 
 /** Each kind from (x0, eps) at (alpha, sigma), written out: v = alpha eps - sigma x0 (Salimans & Ho 2022), score = -eps / sigma. */
 function kindOf(k: Prediction, x0: number, eps: number, a: number, s: number): number {
-  return k === "x0" ? x0 : k === "eps" ? eps : k === "v" ? a * eps - s * x0 : -eps / s;
+  return k === "x0" ? x0 : k === "eps" ? eps : k === "v" ? a * eps - s * x0 : k === "flow" ? eps - x0 : -eps / s;
 }
 /** (x0, eps) recovered from x = a x0 + s eps and a prediction of kind k, written out per kind. */
 function solve(k: Prediction, x: number, p: number, a: number, s: number): [number, number] {
@@ -23,6 +23,8 @@ function solve(k: Prediction, x: number, p: number, a: number, s: number): [numb
       return [(a * x - s * p) / (a * a + s * s), (s * x + a * p) / (a * a + s * s)];
     case "score": // eps = -s p
       return [(x + s * s * p) / a, -s * p];
+    case "flow": // p = eps - x0  =>  x = a x0 + s (p + x0)  =>  x0 = (x - s p) / (a + s), eps = (x + a p) / (a + s)
+      return [(x - s * p) / (a + s), (x + a * p) / (a + s)];
   }
 }
 

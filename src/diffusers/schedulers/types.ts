@@ -23,6 +23,13 @@ export interface SetTimestepsOptions {
   originalInferenceSteps?: number;
   /** LCM / TCD img2img strength in (0, 1]: only the last strength share of the schedule is used. */
   strength?: number;
+  /**
+   * Flow matching with `use_dynamic_shifting`: the image's latent token count, from which mu is computed as
+   * diffusers' pipelines do (calculate_shift with the config's base/max shift and sequence lengths).
+   */
+  imageSeqLen?: number;
+  /** ScoreSdeVe's final time (diffusers' `sampling_eps=` of set_timesteps), overriding the config's. */
+  samplingEps?: number;
 }
 
 export interface StepOptions {
