@@ -3,7 +3,12 @@
 // preconditioning, and what its training recorded (settings, step, loss, time).
 import { readSafetensors } from "../io/safetensors.ts";
 import type { NetworkConfig, PrecondSpec } from "../model.ts";
-import { loadModelFile } from "./sample.ts";
+import { DiffusersFolderError } from "../diffusers/layout.ts";
+import { UNet2DWeightsError } from "../diffusers/unet-weights.ts";
+import { SafetensorsError } from "../io/safetensors.ts";
+import { loadDiffusers, readDiffusersFolder } from "../node/diffusers-folder.ts";
+import { ArgumentError } from "../validate.ts";
+import { isDiffusersPath, loadModelFile } from "./sample.ts";
 
 export interface ModelInfo {
   text: string;
@@ -25,7 +30,48 @@ function preconditioning(p: PrecondSpec): string {
 
 const mib = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 
+/** A diffusers pipeline or model folder: the UNet's blocks and size, its weights' dtype, the scheduler. */
+function diffusersInfo(path: string): ModelInfo {
+  let p;
+  try {
+    p = loadDiffusers(path);
+  } catch (e) {
+    if (e instanceof DiffusersFolderError || e instanceof UNet2DWeightsError || e instanceof SafetensorsError || e instanceof ArgumentError) {
+      const why = e instanceof ArgumentError ? e.message.slice(e.arg.length + 2) : e.message;
+      throw new ArgumentError("MODEL", `${path}: ${why}`);
+    }
+    throw e;
+  }
+  const files = readDiffusersFolder(path);
+  const bytes = [...files.values()].reduce((a, b) => a + b.length, 0);
+  const c = p.config;
+  const s = p.scheduler;
+  const json = {
+    file: path,
+    bytes,
+    kind: p.kind === "pipeline" ? `diffusers pipeline${p.pipelineClass ? ` (${p.pipelineClass})` : ""}` : "diffusers UNet2DModel folder",
+    architecture: c,
+    parameters: p.unet.parameterCount(),
+    dtype: p.unet.dtype,
+    scheduler: s ? { className: s.className, config: s.config } : null,
+  };
+  const size = c.sample_size === null ? "?" : typeof c.sample_size === "number" ? `${c.sample_size}x${c.sample_size}` : c.sample_size.join("x");
+  const lines = [
+    `${path}`,
+    `  kind            ${json.kind}`,
+    `  architecture    UNet2DModel, ${c.in_channels} -> ${c.out_channels} channels ${size}, blocks ${c.down_block_types.join(", ")} | ${c.up_block_types.join(", ")}, channels ${c.block_out_channels.join("-")}, ${c.layers_per_block} per block`,
+    `  parameters      ${json.parameters.toLocaleString("en-US")}`,
+    `  dtype           ${p.unet.dtype} (held as float32 in memory)`,
+    `  size            ${mib(bytes)} (${bytes} bytes)`,
+    `  classes         ${c.num_class_embeds ? `${c.num_class_embeds} (${c.class_embed_type ?? "embedding"})` : "none (unconditional)"}`,
+    `  scheduler       ${s ? `${s.className} (${String(s.config.prediction_type ?? "")}${s.config.num_train_timesteps ? `, ${s.config.num_train_timesteps} training steps` : ""})` : "none (a bare model folder)"}`,
+  ];
+  return { text: lines.join("\n"), json };
+}
+
 export function modelInfo(path: string): ModelInfo {
+  if (typeof path !== "string") throw new ArgumentError("MODEL", "must be a path");
+  if (isDiffusersPath(path)) return diffusersInfo(path);
   const { bytes, model } = loadModelFile("MODEL", path);
   const { tensors, metadata } = readSafetensors(bytes);
   const dtypes = [...new Set(Object.values(tensors).map((t) => t.dtype))].sort();

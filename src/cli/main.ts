@@ -34,7 +34,7 @@ Commands:
   colorize    colour a grayscale image (needs a colour model: the shipped one is grayscale)
   forward     noise the built-in shapes across t and write a PNG strip
   train       train a model on a dataset and save it
-  info        describe a model file: architecture, parameters, classes, training
+  info        describe a model file or diffusers folder: architecture, parameters, classes, training
   text        print words from the text model (masked diffusion; --prefix/--suffix infill)
   start       what 'npm start' runs: sample the shipped model (or show the forward process without it)
   help        show this help, or 'edge-diffusion help <command>'
@@ -277,7 +277,7 @@ async function restore(argv: string[], mode: RestoreMode): Promise<void> {
   console.log(`wrote ${r.out} (${a.count} x ${a.method}, ${a.steps} steps, ${r.seconds.toFixed(1)} s); ||A x - y|| = ${mean.toExponential(2)}`);
 }
 
-const INFO_HELP = `edge-diffusion info — describe a model file
+const INFO_HELP = `edge-diffusion info — describe a model file or a diffusers folder
 
 Usage: edge-diffusion info [MODEL] [--json]
 Prints the architecture, parameter count, storage dtype, file size, classes, preconditioning, and the

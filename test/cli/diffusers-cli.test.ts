@@ -45,4 +45,15 @@ describe("sample --model with a diffusers pipeline folder", () => {
     expect(p.status).toBe(2);
     expect(p.stderr).toMatch(/--model: .*PyTorch pickle.*safe_serialization=True/);
   }, 60_000);
+
+  it("info describes a diffusers pipeline folder: blocks, parameters, dtype, scheduler", () => {
+    const r = cli("info", pipe);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/kind +diffusers pipeline \(DDIMPipeline\)/);
+    expect(r.stdout).toMatch(/parameters +409,219/);
+    expect(r.stdout).toMatch(/dtype +F32/);
+    expect(r.stdout).toMatch(/scheduler +DDIMScheduler \(epsilon, 1000 training steps\)/);
+    const j = JSON.parse(cli("info", pipe, "--json").stdout);
+    expect(j.architecture.block_out_channels).toEqual([16, 32, 32]);
+  }, 60_000);
 });
