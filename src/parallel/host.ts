@@ -10,6 +10,7 @@ import { loadModel } from "../model.ts";
 import { ArgumentError } from "../validate.ts";
 import { checkDenoiserCall, type InferenceOptions } from "../denoiser/network-denoiser.ts";
 import { BATCH, DONE, ERROR, ERROR_LEN, GEN, HAS_LABELS, type Layout, MAX_THREADS, PROGRESS, readError, runShare, sharedBytes, STOP, views } from "./shared.ts";
+import { stopWorkers, waitWorkers } from "./workers.ts";
 
 /** What a worker needs to start serving: structured-cloneable (postMessage, workerData). */
 export interface WorkerInit {
@@ -85,28 +86,11 @@ export async function parallelModelWith(bytes: Uint8Array, spawn: Spawn, opts: P
   let state: "open" | "closed" | "broken" = "open";
 
   /** Block until every worker has finished the current job, or fail when none progresses for stallMs. */
-  function waitWorkers(): void {
-    const progress = () => {
-      let s = 0;
-      for (let t = 1; t < threads; t++) s += Atomics.load(v.ctrl, PROGRESS + t);
-      return s;
-    };
-    let last = progress();
-    let since = Date.now();
-    for (;;) {
-      const done = Atomics.load(v.ctrl, DONE);
-      if (done >= threads - 1) return;
-      Atomics.wait(v.ctrl, DONE, done, 200);
-      const p = progress();
-      if (p !== last) {
-        last = p;
-        since = Date.now();
-      } else if (Date.now() - since > stallMs) {
-        state = "broken";
-        throw new Error(`parallel denoiser: no worker finished a micro-batch for ${stallMs} ms (did a worker crash?); the model is unusable, load it again`);
-      }
-    }
-  }
+  const waitAll = () =>
+    waitWorkers({ ctrl: v.ctrl, done: DONE, progress: PROGRESS, threads }, stallMs, () => {
+      state = "broken";
+      return new Error(`parallel denoiser: no worker finished a micro-batch for ${stallMs} ms (did a worker crash?); the model is unusable, load it again`);
+    });
 
   const denoiser = ((labels?: Int32Array, o?: InferenceOptions) => {
     const local = base.denoiser(labels, { microBatch, ...o });
@@ -135,7 +119,7 @@ export async function parallelModelWith(bytes: Uint8Array, spawn: Spawn, opts: P
         } catch (e) {
           own = e;
         }
-        waitWorkers(); // even after our own failure: the next job must not overlap this one
+        waitAll(); // even after our own failure: the next job must not overlap this one
         if (own) throw own;
         if (Atomics.load(v.ctrl, ERROR) === 1) throw new Error(`parallel denoiser: ${readError(v)}`);
         out.set(v.out.subarray(0, n * D), s * D);
@@ -151,16 +135,8 @@ export async function parallelModelWith(bytes: Uint8Array, spawn: Spawn, opts: P
     async close() {
       if (state === "closed") return;
       state = "closed";
-      Atomics.store(v.ctrl, STOP, 1);
-      Atomics.add(v.ctrl, GEN, 1);
-      Atomics.notify(v.ctrl, GEN);
-      await Promise.all(
-        started.map((w) => {
-          // a worker leaves its loop on STOP; terminate the ones that do not within 2 s
-          const t = setTimeout(() => void w.terminate(), 2000);
-          return w.exited.then(() => clearTimeout(t));
-        }),
-      );
+      // a worker leaves its loop on STOP; the ones that do not within 2 s are terminated
+      await stopWorkers(v.ctrl, { stop: STOP, gen: GEN }, started);
     },
   };
 }

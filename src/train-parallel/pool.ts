@@ -12,6 +12,7 @@ import type { NetworkConfig, PrecondSpec } from "../model.ts";
 import type { Weighting } from "../train/loss.ts";
 import { flatLayout, type ShardGradients } from "../train/shards.ts";
 import { ArgumentError, int } from "../validate.ts";
+import { stopWorkers, waitWorkers } from "../parallel/workers.ts";
 import {
   readTrainError,
   runTrainShare,
@@ -108,28 +109,11 @@ export async function parallelGradients(
   }
   let state: "open" | "closed" | "broken" = "open";
 
-  const waitWorkers = () => {
-    const progress = () => {
-      let s = 0;
-      for (let t = 1; t < threads; t++) s += Atomics.load(v.ctrl, T_PROGRESS + t);
-      return s;
-    };
-    let last = progress();
-    let since = Date.now();
-    for (;;) {
-      const done = Atomics.load(v.ctrl, T_DONE);
-      if (done >= threads - 1) return;
-      Atomics.wait(v.ctrl, T_DONE, done, 200);
-      const p = progress();
-      if (p !== last) {
-        last = p;
-        since = Date.now();
-      } else if (Date.now() - since > stallMs) {
-        state = "broken";
-        throw new Error(`data-parallel training: no worker finished a shard for ${stallMs} ms (did a worker crash?)`);
-      }
-    }
-  };
+  const waitAll = () =>
+    waitWorkers({ ctrl: v.ctrl, done: T_DONE, progress: T_PROGRESS, threads }, stallMs, () => {
+      state = "broken";
+      return new Error(`data-parallel training: no worker finished a shard for ${stallMs} ms (did a worker crash?)`);
+    });
 
   return {
     threads,
@@ -161,7 +145,7 @@ export async function parallelGradients(
       } catch (e) {
         own = e;
       }
-      waitWorkers();
+      waitAll();
       if (own) throw own;
       if (Atomics.load(v.ctrl, T_ERROR) === 1) throw new Error(`data-parallel training: ${readTrainError(v)}`);
       return { grads: v.grads.slice(0, ranges.length), losses: v.losses.slice(0, ranges.length) };
@@ -169,15 +153,7 @@ export async function parallelGradients(
     async close() {
       if (state === "closed") return;
       state = "closed";
-      Atomics.store(v.ctrl, T_STOP, 1);
-      Atomics.add(v.ctrl, T_GEN, 1);
-      Atomics.notify(v.ctrl, T_GEN);
-      await Promise.all(
-        started.map((w) => {
-          const t = setTimeout(() => void w.terminate(), 2000);
-          return w.exited.then(() => clearTimeout(t));
-        }),
-      );
+      await stopWorkers(v.ctrl, { stop: T_STOP, gen: T_GEN }, started);
     },
   };
 }
