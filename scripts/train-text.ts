@@ -5,7 +5,7 @@
 //
 //   node --import tsx scripts/train-text.ts [--words FILE] [--steps N] [--batch N] [--dim D] [--layers N]
 //     [--heads H] [--length L] [--lr X] [--warmup N] [--seed S] [--out FILE] [--save-every N]
-//     [--max-minutes M]
+//     [--max-minutes M] [--fp16]
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -35,6 +35,8 @@ const { values: v } = parseArgs({
     // stop (and save) after this many minutes of training even if --steps is not reached: the budget
     // of 'npm run train:text' is wall-clock time on a shared machine, where the step rate varies
     "max-minutes": { type: "string", default: "0" },
+    // store the weights as F16 (the shipped file: half the package size; loading widens them exactly)
+    fp16: { type: "boolean", default: false },
   },
 });
 
@@ -58,7 +60,7 @@ const t0 = performance.now();
 console.log(`train:text: ${train.length} training words (${heldOut.length} held out) of ${all.length} from ${v.words}; ${net.parameterCount()} parameters (${((net.parameterCount() * 4) / 2 ** 20).toFixed(2)} MiB float32); ${steps} steps of batch ${v.batch}`);
 const save = (step: number, ema: EMA) => {
   const model = { net, L, schedule: "linear" as const, lengths, info: { steps: step, batch: Number(v.batch), lr: Number(v.lr), seed: Number(v.seed), trainWords: train.length, heldOutWords: heldOut.length, wordList: v.words, minutes: (performance.now() - t0) / 60000, command: `npm run train:text -- ${process.argv.slice(2).join(" ")}`.trim() } };
-  writeFileAtomic(out, saveTextModel(model, ema.shadow));
+  writeFileAtomic(out, saveTextModel(model, ema.shadow, { fp16: v.fp16 }));
 };
 const stop = new AbortController();
 const maxMinutes = Number(v["max-minutes"]);

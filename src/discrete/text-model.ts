@@ -52,10 +52,12 @@ export function textDenoiser(net: Transformer, chunk = 256): DiscreteDenoiser {
     });
 }
 
-/** The model file: the parameters (float32) and the metadata. */
-export function saveTextModel(m: TextModel, params: Map<string, Float32Array> = new Map([...m.net.parameters()].map(([k, t]) => [k, t.data]))): Uint8Array {
+/** The model file: the parameters (float32, or float16 with `fp16`) and the metadata. */
+export function saveTextModel(m: TextModel, params: Map<string, Float32Array> = new Map([...m.net.parameters()].map(([k, t]) => [k, t.data])), opts: { fp16?: boolean } = {}): Uint8Array {
+  // fp16 halves the shipped file (the package carries it); loading widens it exactly (toFloat32)
+  const dtype = opts.fp16 ? "F16" : "F32";
   const tensors: Record<string, TensorInput> = {};
-  for (const [k, t] of m.net.parameters()) tensors[k] = { dtype: "F32", shape: [...t.shape], data: params.get(k)! };
+  for (const [k, t] of m.net.parameters()) tensors[k] = { dtype, shape: [...t.shape], data: params.get(k)! };
   return writeSafetensors(tensors, {
     format: TEXT_MODEL_FORMAT,
     config: JSON.stringify(m.net.config),

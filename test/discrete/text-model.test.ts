@@ -89,6 +89,25 @@ describe("training and generation on a generated word list", () => {
     expect(back.lengths).toEqual(model.lengths);
   });
 
+  it("an fp16 file holds every weight rounded to the nearest half (round trip is exact on half-representable values)", () => {
+    const half = loadTextModel(saveTextModel(model, undefined, { fp16: true }));
+    const params = [...model.net.parameters()];
+    let changed = 0;
+    for (const [k, t] of params) {
+      const h = half.net.parameters().get(k)!.data;
+      for (let i = 0; i < t.data.length; i++) {
+        const v = t.data[i];
+        // half precision: 11 significant bits, so the relative rounding error is at most 2^-11 (normal range)
+        if (Math.abs(v) > 6.2e-5) expect(Math.abs(h[i] - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11);
+        if (h[i] !== v) changed++;
+      }
+    }
+    expect(changed).toBeGreaterThan(0);
+    // rounding is idempotent: saving the half-precision model again changes nothing
+    const again = loadTextModel(saveTextModel(half, undefined, { fp16: true }));
+    for (const [k, t] of half.net.parameters()) expect(again.net.parameters().get(k)!.data).toEqual(t.data);
+  });
+
   it("bad input is one clear error naming the value", () => {
     expect(() => generateWords(model, { count: 1, prefix: "" })).toThrow(/prefix: must be one or more letters a-z, got ""/);
     expect(() => generateWords(model, { count: 1, suffix: "in9" })).toThrow(/suffix: "in9" has "9" at position 2/);
